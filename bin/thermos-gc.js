@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Compiled entry point: `npm run build` writes dist/; no TypeScript loader is needed at run time.
+import { main } from '../dist/src/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`thermos-gc: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
