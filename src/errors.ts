@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'ERR_CKPT_EMPTY_UNION'
   | 'ERR_CKPT_BAD_VALUE'
   | 'ERR_CKPT_DEPTH'
+  | 'ERR_CKPT_MISSING'
+  | 'ERR_CKPT_IO'
   | 'ERR_REPLAY'
   | 'ERR_MESSAGE_DECODE'
   | 'ERR_UNSAFE_PATH'

@@ -1,0 +1,181 @@
+// `thermos-gc plan`: what a GC task with the given scheduler map would do on this node, with no
+// side effects (nothing is killed, deleted or sent). Reads the same facts a run reads and applies
+// the same pure decisions, assuming every kill and deletion succeeds.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
+import type { TaskFacts } from '../core/facts.js';
+import { planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
+import { describeKillBudgetExceeded } from '../core/kill-budget.js';
+import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
+import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
+import { scanMesosRoot, linkedTaskIds } from '../io/executor-detector.js';
+import { detectTasks } from '../io/task-detector.js';
+import { readTaskFacts } from '../io/task-facts-reader.js';
+import type { CliIo } from './io.js';
+
+const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
+                       --retained FILE|- [--now EPOCH_S] [--minimum-kill-age DUR] [--json]
+
+Shows what a GC task would do, with no side effects. --retained is the scheduler's view as JSON,
+{"task_id": "RUNNING", ...} (ScheduleStatus names); '-' reads it from stdin. --now (epoch
+seconds, default now) is when the GC task is taken to be received.
+`;
+
+export interface PlanOutput {
+  terminate: string[];
+  local_gc: string[];
+  remote_gc: string[];
+  updates: Record<string, string>;
+  garbage_collect: string[];
+  deleted_tasks: string[];
+  kill_budget_exceeded?: { would_kill: number; active: number; budget: number; why: string };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses `{"task_id": "RUNNING", ...}` into task id → ScheduleStatus value. */
+export function parseRetainedJson(text: string, source: string): Map<string, number> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--retained ${source}: not valid JSON (${errorMessage(err)})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`--retained ${source}: expected an object of task id → ScheduleStatus name`);
+  }
+  const out = new Map<string, number>();
+  for (const [taskId, name] of Object.entries(parsed as Record<string, unknown>)) {
+    const status = typeof name === 'string' ? parseScheduleStatus(name) : undefined;
+    if (status === undefined) throw new UsageError(`--retained ${source}: task ${JSON.stringify(taskId)} has unknown status ${JSON.stringify(name)}`);
+    out.set(taskId, status);
+  }
+  return out;
+}
+
+export interface PlanScan {
+  facts: Map<string, TaskFacts>;
+  linked: Set<string>;
+}
+
+/** Reads every local task's facts and the linked executors; a missing root is a usage error. */
+export async function scanForPlan(config: GcConfig): Promise<PlanScan> {
+  let detected;
+  try {
+    detected = await detectTasks(config.checkpointRoots);
+  } catch (err) {
+    if (err instanceof ThermosGcError && err.code === 'ERR_CONFIG') throw new UsageError(err.message);
+    throw err;
+  }
+  const mesos = await scanMesosRoot(config.mesosRoot);
+  if (!mesos.rootExists) throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
+  const facts = new Map<string, TaskFacts>();
+  for (const f of await Promise.all(detected.tasks.map((r) => readTaskFacts(r)))) facts.set(f.taskId, f);
+  return { facts, linked: linkedTaskIds(mesos.executors) };
+}
+
+/** The plan of one GC task, as `plan --json` prints it. */
+export function planOutput(
+  scan: PlanScan,
+  retained: ReadonlyMap<string, number>,
+  startMs: number,
+  config: Pick<GcConfig, 'minimumKillAgeMs' | 'killBudget'>,
+): { plan: ReconcilePlan; output: PlanOutput } {
+  const plan = reconcile({ retained, facts: scan.facts, startMs, minimumKillAgeMs: config.minimumKillAgeMs, killBudget: config.killBudget });
+  const finished = new Set<string>();
+  for (const f of scan.facts.values()) if (f.state === 'finished') finished.add(f.taskId);
+  for (const t of plan.terminate) finished.add(t.taskId);
+  const gc = planGarbageCollection({
+    finishedAfterKills: finished,
+    linked: scan.linked,
+    localGc: new Set(plan.localGc.map((i) => i.taskId)),
+    retained,
+    remoteGc: new Set(plan.remoteGc.map((i) => i.taskId)),
+  });
+  const sorted = (items: readonly PlanItem[]): string[] => items.map((i) => i.taskId).sort();
+  const updates: Record<string, string> = {};
+  for (const u of [...plan.updates].sort((a, b) => (a.taskId < b.taskId ? -1 : 1))) updates[u.taskId] = scheduleStatusName(u.scheduleStatus);
+  const output: PlanOutput = {
+    terminate: sorted(plan.terminate),
+    local_gc: sorted(plan.localGc),
+    remote_gc: sorted(plan.remoteGc),
+    updates,
+    garbage_collect: gc.garbageCollect,
+    deleted_tasks: gc.deletedTasks,
+  };
+  const e = plan.killBudgetExceeded;
+  if (e !== undefined) output.kill_budget_exceeded = { would_kill: e.wouldKill, active: e.active, budget: e.budget, why: e.why };
+  return { plan, output };
+}
+
+function summary(plan: ReconcilePlan, out: PlanOutput, scan: PlanScan): string {
+  let active = 0;
+  for (const f of scan.facts.values()) if (f.state === 'active') active++;
+  const lines = [
+    `local tasks: ${active} active, ${scan.facts.size - active} finished; linked executors: ${scan.linked.size}`,
+    `terminate ${out.terminate.length}, local gc ${out.local_gc.length}, remote gc ${out.remote_gc.length}, updates ${Object.keys(out.updates).length}, garbage collect ${out.garbage_collect.length}, reported deleted ${out.deleted_tasks.length}`,
+  ];
+  if (plan.killBudgetExceeded !== undefined) lines.push(describeKillBudgetExceeded(plan.killBudgetExceeded));
+  const decisions: Array<[string, string, PlanItem]> = [
+    ...plan.terminate.map((i): [string, string, PlanItem] => [i.taskId, 'kill', i]),
+    ...plan.localGc.map((i): [string, string, PlanItem] => [i.taskId, 'delete', i]),
+    ...plan.remoteGc.map((i): [string, string, PlanItem] => [i.taskId, 'report deleted', i]),
+    ...plan.updates.map((i): [string, string, PlanItem] => [i.taskId, `report ${scheduleStatusName(i.scheduleStatus)}`, i]),
+    ...plan.noAction.map((i): [string, string, PlanItem] => [i.taskId, 'leave', i]),
+  ].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  lines.push('');
+  for (const [taskId, what, i] of decisions) lines.push(`${taskId}: ${what} (${i.reason}): ${i.detail}`);
+  const gcOnly = out.garbage_collect.filter((id) => !plan.localGc.some((i) => i.taskId === id));
+  for (const id of gcOnly) lines.push(`${id}: delete (finished-unlinked): finished locally and Mesos no longer keeps its executor`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...configParseArgsOptions(),
+        retained: { type: 'string' },
+        now: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const config = compileConfig(rawConfigFromParsed(values), io.env);
+  const retainedArg = values.retained;
+  if (typeof retainedArg !== 'string') throw new UsageError('--retained FILE|- is required');
+  let startMs = Date.now();
+  if (typeof values.now === 'string') {
+    const now = Number(values.now);
+    if (values.now.trim() === '' || !Number.isFinite(now) || now < 0) throw new UsageError(`--now: '${values.now}' is not epoch seconds`);
+    startMs = Math.round(now * 1000);
+  }
+  // Touch nothing before the inputs are known to be valid.
+  let text: string;
+  try {
+    text = retainedArg === '-' ? await readAll(io.stdin) : await readFile(retainedArg, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--retained ${retainedArg}: ${errorMessage(err)}`);
+  }
+  const retained = parseRetainedJson(text, retainedArg === '-' ? '(stdin)' : retainedArg);
+  const scan = await scanForPlan(config);
+  const { plan, output } = planOutput(scan, retained, startMs, config);
+  io.stdout.write(values.json === true ? `${JSON.stringify(output, null, 2)}\n` : summary(plan, output, scan));
+  return 0;
+}

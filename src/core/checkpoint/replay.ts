@@ -1,0 +1,176 @@
+// Replay of a runner checkpoint stream into state (domain.md §3). Two paths that must accept and
+// reject exactly the same streams: replayCheckpoint builds full process runs; replayTaskSummary,
+// the scan's hot path, keeps only each process's last (seq, state) and its run count. Both
+// validate through checkProcessStep, so their rules cannot drift apart.
+import { ReplayError } from '../../errors.js';
+import { ProcessState, processStateName } from '../states.js';
+import type { ProcessRun, ProcessStatusRecord, RunnerHeader, RunnerState, TaskStatusRecord } from '../records.js';
+import { forEachRecord, readProcessKey, readRunnerCkpt, setOwn } from './runner-ckpt.js';
+
+// Allowed process transitions as bit masks: ALLOWED_NEXT[from] has bit `to` set when from → to
+// is legal (WAITING → FORKED|FAILED, FORKED → RUNNING|KILLED|LOST, RUNNING → SUCCESS|FAILED|KILLED|LOST).
+const bit = (s: number): number => 1 << s;
+const ALLOWED_NEXT: readonly number[] = [
+  bit(ProcessState.FORKED) | bit(ProcessState.FAILED),
+  bit(ProcessState.RUNNING) | bit(ProcessState.KILLED) | bit(ProcessState.LOST),
+  bit(ProcessState.SUCCESS) | bit(ProcessState.FAILED) | bit(ProcessState.KILLED) | bit(ProcessState.LOST),
+];
+const TERMINAL = bit(ProcessState.SUCCESS) | bit(ProcessState.KILLED) | bit(ProcessState.FAILED) | bit(ProcessState.LOST);
+
+/**
+ * Validates one process record against the process's current run (undefined: none yet).
+ * Returns true when the record opens a new run. Throws ReplayError for an invalid record.
+ */
+export function checkProcessStep(
+  name: string,
+  seq: number | undefined,
+  state: number | undefined,
+  current: { seq: number; state: number } | undefined,
+): boolean {
+  // Run states come from accepted records, so they are 0..6 and the bit tests are exact.
+  if (current === undefined || (TERMINAL & bit(current.state)) !== 0) {
+    if (state !== ProcessState.WAITING) {
+      throw new ReplayError(`process ${name}: a new run must start WAITING, got ${stateText(state)}`);
+    }
+    if (seq === undefined) throw new ReplayError(`process ${name}: WAITING record without seq`);
+    return true;
+  }
+  if (seq !== current.seq + 1) {
+    throw new ReplayError(`process ${name}: seq ${seq} after ${current.seq}, expected ${current.seq + 1}`);
+  }
+  const allowed = ALLOWED_NEXT[current.state] ?? 0;
+  if (state === undefined || state < 0 || state > 6 || (allowed & bit(state)) === 0) {
+    throw new ReplayError(`process ${name}: illegal transition ${processStateName(current.state)} → ${stateText(state)}`);
+  }
+  return false;
+}
+
+function stateText(state: number | undefined): string {
+  return state === undefined ? 'no state' : processStateName(state);
+}
+
+function processName(p: { process?: string | undefined }): string {
+  if (p.process === undefined) throw new ReplayError('process status without a process name');
+  return p.process;
+}
+
+function checkHeader(seen: boolean): void {
+  if (seen) throw new ReplayError('a second runner header');
+}
+
+/** Applies a validated process record to the run it belongs to, copying the fields its state carries. */
+function applyToRun(run: ProcessRun, p: ProcessStatusRecord): void {
+  run.seq = p.seq!;
+  run.state = p.state!;
+  switch (p.state) {
+    case ProcessState.FORKED:
+      run.forkTime = p.forkTime;
+      run.coordinatorPid = p.coordinatorPid;
+      break;
+    case ProcessState.RUNNING:
+      run.startTime = p.startTime;
+      run.pid = p.pid;
+      break;
+    case ProcessState.SUCCESS:
+    case ProcessState.FAILED:
+    case ProcessState.KILLED:
+      run.stopTime = p.stopTime;
+      run.returnCode = p.returnCode;
+      break;
+    default:
+      // WAITING opens the run; LOST records carry nothing to keep.
+      break;
+  }
+}
+
+/** Replays a runner checkpoint stream. Throws DecodeError or ReplayError for a bad stream. */
+export function replayCheckpoint(buf: Uint8Array): RunnerState {
+  let header: RunnerHeader | undefined;
+  const statuses: TaskStatusRecord[] = [];
+  const runs = new Map<string, ProcessRun[]>();
+  forEachRecord(buf, (r) => {
+    const rec = readRunnerCkpt(r);
+    if (rec.kind === 'header') {
+      checkHeader(header !== undefined);
+      header = rec.header;
+    } else if (rec.kind === 'task') {
+      statuses.push(rec.task);
+    } else {
+      const p = rec.process;
+      const name = processName(p);
+      let list = runs.get(name);
+      const current = list === undefined ? undefined : list[list.length - 1];
+      if (checkProcessStep(name, p.seq, p.state, current)) {
+        const run: ProcessRun = {
+          seq: 0,
+          state: 0,
+          coordinatorPid: undefined,
+          forkTime: undefined,
+          startTime: undefined,
+          pid: undefined,
+          stopTime: undefined,
+          returnCode: undefined,
+        };
+        if (list === undefined) runs.set(name, (list = []));
+        list.push(run);
+        applyToRun(run, p);
+      } else {
+        applyToRun(current!, p);
+      }
+    }
+  });
+  const processes: Record<string, ProcessRun[]> = {};
+  for (const [name, list] of runs) setOwn(processes, name, list);
+  const state: RunnerState = { header, statuses, processes };
+  return state;
+}
+
+/** What the scan needs from a runner checkpoint, without building process runs. */
+export interface RunnerSummary {
+  header?: RunnerHeader;
+  statuses: TaskStatusRecord[];
+  /** Process name → number of runs. */
+  processRuns: Record<string, number>;
+  /** Number of records in the stream. */
+  records: number;
+}
+
+interface RunCursor {
+  seq: number;
+  state: number;
+  runs: number;
+}
+
+/**
+ * The scan's fast path: the same validation as replayCheckpoint (it throws for exactly the same
+ * streams), keeping only each process's last (seq, state) and its number of runs.
+ */
+export function replayTaskSummary(buf: Uint8Array): RunnerSummary {
+  let header: RunnerHeader | undefined;
+  const statuses: TaskStatusRecord[] = [];
+  const cursors = new Map<string, RunCursor>();
+  const records = forEachRecord(buf, (r) => {
+    const rec = readRunnerCkpt(r, readProcessKey);
+    if (rec.kind === 'header') {
+      checkHeader(header !== undefined);
+      header = rec.header;
+    } else if (rec.kind === 'task') {
+      statuses.push(rec.task);
+    } else {
+      const p = rec.process;
+      const name = processName(p);
+      const cur = cursors.get(name);
+      const opens = checkProcessStep(name, p.seq, p.state, cur);
+      if (cur === undefined) {
+        cursors.set(name, { seq: p.seq!, state: p.state!, runs: 1 });
+      } else {
+        cur.seq = p.seq!;
+        cur.state = p.state!;
+        if (opens) cur.runs++;
+      }
+    }
+  });
+  const processRuns: Record<string, number> = {};
+  for (const [name, c] of cursors) setOwn(processRuns, name, c.runs);
+  return { header, statuses, processRuns, records };
+}

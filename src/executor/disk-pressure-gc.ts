@@ -1,0 +1,231 @@
+// Disk-pressure GC, called by the executor loop on every iteration (off unless --disk-high/--disk-low
+// or --inode-high/--inode-low are set). Samples each filesystem holding sandbox roots; when one is
+// above its high mark it measures the finished tasks, lets core/disk-pressure pick the oldest
+// eligible ones that bring it under the low mark, and deletes them through the same services
+// (sandbox policy, safe parallel deleter) as a GC run. Returns what was actually deleted.
+import { stat, statfs as nodeStatfs } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { GcConfig } from '../config.js';
+import type { DeletionTarget, TaskFacts } from '../core/facts.js';
+import {
+  byteShare,
+  fsUsageFromStatfs,
+  inodeShare,
+  selectForDiskPressure,
+  type FsUsage,
+  type PressureCandidate,
+  type PressureMarks,
+  type StatfsNumbers,
+} from '../core/disk-pressure.js';
+import { errorMessage } from '../errors.js';
+import { mapBounded, measureTask } from '../io/task-sizes.js';
+import type { GcServices, SandboxCandidate } from './services.js';
+
+export const DISK_PRESSURE_REASON = 'disk-pressure';
+
+/** What runDiskPressureGc updates; a GcMetrics fits (the disk fields are optional there). */
+export interface DiskPressureMetrics {
+  tasks_deleted: number;
+  bytes_reclaimed: number;
+  inodes_reclaimed: number;
+  refusals: number;
+  disk_used_share?: number;
+  inode_used_share?: number;
+  disk_pressure_deleted?: number;
+}
+
+export type DiskPressureServices = Pick<
+  GcServices,
+  'listTasks' | 'readFacts' | 'linkedExecutors' | 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'
+>;
+
+export interface DiskPressureDeps {
+  services: DiskPressureServices;
+  config: Pick<GcConfig, 'checkpointRoots' | 'sandboxRoots' | 'diskHigh' | 'diskLow' | 'inodeHigh' | 'inodeLow'>;
+  /** @default node's fs.statfs; tests pass a simulated one. */
+  statfs?: (path: string) => Promise<StatfsNumbers>;
+  /** The retained map of the last GC task; undefined before the first one. */
+  lastRetained: ReadonlyMap<string, number> | undefined;
+  logger: Logger;
+  metrics: DiskPressureMetrics;
+  /** Epoch ms (the loop's clock): ages are measured from it. */
+  nowMs: number;
+  /** Also delete tasks whose executor Mesos still keeps. @default false */
+  includeLinked?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface FilesystemPass {
+  /** The sandbox roots on this filesystem (the first one was sampled). */
+  roots: string[];
+  before: FsUsage;
+  after?: FsUsage;
+  selected: string[];
+  deleted: string[];
+  reachesLow: boolean;
+}
+
+export interface DiskPressureOutcome {
+  /** Task ids whose metadata is gone: report them to the scheduler. */
+  deleted: string[];
+  filesystems: FilesystemPass[];
+}
+
+export function diskPressureEnabled(config: DiskPressureDeps['config']): boolean {
+  return (config.diskHigh !== undefined && config.diskLow !== undefined) || (config.inodeHigh !== undefined && config.inodeLow !== undefined);
+}
+
+function marksOf(config: DiskPressureDeps['config']): PressureMarks {
+  const m: PressureMarks = {};
+  if (config.diskHigh !== undefined && config.diskLow !== undefined) Object.assign(m, { diskHigh: config.diskHigh, diskLow: config.diskLow });
+  if (config.inodeHigh !== undefined && config.inodeLow !== undefined) Object.assign(m, { inodeHigh: config.inodeHigh, inodeLow: config.inodeLow });
+  return m;
+}
+
+/** Sandbox roots grouped by the device holding them; missing roots are left out. */
+async function rootsByDevice(roots: readonly string[], log: Logger): Promise<Map<number, string[]>> {
+  const groups = new Map<number, string[]>();
+  for (const root of roots) {
+    try {
+      const dev = (await stat(root)).dev;
+      groups.set(dev, [...(groups.get(dev) ?? []), root]);
+    } catch (err) {
+      log.warn({ path: root, err: errorMessage(err) }, 'cannot sample sandbox root for disk pressure');
+    }
+  }
+  return groups;
+}
+
+export async function runDiskPressureGc(deps: DiskPressureDeps): Promise<DiskPressureOutcome> {
+  const { config, metrics } = deps;
+  const outcome: DiskPressureOutcome = { deleted: [], filesystems: [] };
+  if (!diskPressureEnabled(config)) return outcome;
+  const log = deps.logger.child({ component: 'disk-pressure' });
+  const statfs = deps.statfs ?? nodeStatfs;
+  const marks = marksOf(config);
+
+  // Sample first: the common case (no pressure) costs one statfs per filesystem.
+  const samples: Array<{ device: number; roots: string[]; usage: FsUsage }> = [];
+  for (const [device, roots] of await rootsByDevice(config.sandboxRoots, log)) {
+    samples.push({ device, roots, usage: fsUsageFromStatfs(await statfs(roots[0] as string)) });
+  }
+  recordUsage(metrics, samples.map((s) => s.usage));
+  const pressed = samples.filter((s) => isPressed(s.usage, marks));
+  if (pressed.length === 0) return outcome;
+
+  const listing = await deps.services.listTasks(config.checkpointRoots);
+  const facts = await deps.services.readFacts(listing.refs);
+  const linked = await deps.services.linkedExecutors();
+  const gone = new Set<string>();
+
+  for (const s of pressed) {
+    const pass: FilesystemPass = { roots: s.roots, before: s.usage, selected: [], deleted: [], reachesLow: true };
+    outcome.filesystems.push(pass);
+    const remaining = facts.filter((f) => !gone.has(f.taskId));
+    const candidates = await measureCandidates(remaining, s.device, linked, deps);
+    const selection = selectForDiskPressure({ usage: s.usage, marks, candidates, lastRetained: deps.lastRetained, includeLinked: deps.includeLinked ?? false });
+    pass.selected = selection.selected;
+    pass.reachesLow = selection.reachesLow;
+    log.warn(
+      {
+        roots: s.roots,
+        usedShare: byteShare(s.usage),
+        inodeUsedShare: inodeShare(s.usage),
+        marks,
+        selected: selection.selected.length,
+        skipped: selection.skipped.length,
+        projectedShare: byteShare(selection.projected),
+        projectedInodeShare: inodeShare(selection.projected),
+        reachesLow: selection.reachesLow,
+      },
+      'disk pressure: deleting finished tasks, oldest first',
+    );
+    if (selection.selected.length > 0) {
+      const deleted = await deleteSelected(selection.selected, remaining, deps, log);
+      for (const id of deleted) gone.add(id);
+      pass.deleted = deleted;
+    }
+    pass.after = fsUsageFromStatfs(await statfs(s.roots[0] as string));
+    log.info({ roots: s.roots, deleted: pass.deleted.length, usedShare: byteShare(pass.after), inodeUsedShare: inodeShare(pass.after) }, 'disk pressure pass finished');
+  }
+  recordUsage(metrics, [...samples.filter((s) => !pressed.includes(s)).map((s) => s.usage), ...outcome.filesystems.map((p) => p.after ?? p.before)]);
+  outcome.deleted = [...gone].sort();
+  return outcome;
+}
+
+function isPressed(u: FsUsage, m: PressureMarks): boolean {
+  return (m.diskHigh !== undefined && byteShare(u) > m.diskHigh) || (m.inodeHigh !== undefined && inodeShare(u) > m.inodeHigh);
+}
+
+/** The fullest filesystem's shares: the one an operator needs to see. */
+function recordUsage(metrics: DiskPressureMetrics, usages: readonly FsUsage[]): void {
+  if (usages.length === 0) return;
+  metrics.disk_used_share = Math.max(...usages.map(byteShare));
+  metrics.inode_used_share = Math.max(...usages.map(inodeShare));
+}
+
+async function measureCandidates(
+  facts: readonly TaskFacts[],
+  device: number,
+  linked: ReadonlySet<string>,
+  deps: DiskPressureDeps,
+): Promise<PressureCandidate[]> {
+  return mapBounded(facts, 8, async (f) => {
+    const c: PressureCandidate = {
+      taskId: f.taskId,
+      state: f.state,
+      linked: linked.has(f.taskId),
+      ageMs: Math.max(0, deps.nowMs - (f.runnerMtimeMs ?? f.launchTimeMs ?? deps.nowMs)),
+      bytes: 0,
+      inodes: 0,
+    };
+    if (f.state !== 'finished') return c; // never selected: not worth measuring
+    const paths = { taskId: f.taskId, logPaths: deps.services.logPaths(f), metadataPaths: deps.services.metadataPaths(f) };
+    const sizes = await measureTask(f.sandbox === undefined ? paths : { ...paths, sandbox: f.sandbox }, { device });
+    c.bytes = sizes.sandbox.bytes + sizes.logs.bytes + sizes.metadata.bytes;
+    c.inodes = sizes.sandbox.inodes + sizes.logs.inodes + sizes.metadata.inodes;
+    return c;
+  });
+}
+
+async function deleteSelected(selected: readonly string[], facts: readonly TaskFacts[], deps: DiskPressureDeps, log: Logger): Promise<string[]> {
+  const { services, metrics } = deps;
+  const chosen = new Set(selected);
+  const byId = new Map(facts.map((f) => [f.taskId, f]));
+  const candidates: SandboxCandidate[] = selected.map((id) => ({ taskId: id, sandbox: byId.get(id)?.sandbox }));
+  const kept: SandboxCandidate[] = facts.filter((f) => !chosen.has(f.taskId)).map((f) => ({ taskId: f.taskId, sandbox: f.sandbox }));
+  const decisions = services.decideSandboxes(candidates, kept);
+  for (const r of decisions.refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete sandbox');
+
+  const targets: DeletionTarget[] = [];
+  for (const id of selected) {
+    const f = byId.get(id);
+    if (f === undefined) continue;
+    const t: DeletionTarget = { taskId: id, reason: DISK_PRESSURE_REASON, logPaths: services.logPaths(f), metadataPaths: services.metadataPaths(f) };
+    const sandbox = decisions.approved.get(id);
+    if (sandbox !== undefined) t.sandbox = sandbox;
+    targets.push(t);
+  }
+  const results = await services.deleteTargets(targets, deps.signal);
+  const byTask = new Map(results.map((r) => [r.taskId, r]));
+  const deleted: string[] = [];
+  let refusals = decisions.refused.length;
+  for (const t of targets) {
+    const r = byTask.get(t.taskId);
+    if (r === undefined) continue;
+    metrics.bytes_reclaimed += r.bytesFreed;
+    metrics.inodes_reclaimed += r.inodesFreed;
+    refusals += r.refused.length;
+    for (const p of r.deleted) log.info({ taskId: t.taskId, path: p, reason: DISK_PRESSURE_REASON }, 'deleted');
+    for (const x of r.refused) log.warn({ taskId: t.taskId, path: x.path, reason: x.reason }, 'refused to delete');
+    for (const e of r.errors) log.error({ taskId: t.taskId, path: e.path, code: e.code }, e.message);
+    const gone = new Set(r.deleted);
+    // As in a GC run: a task is deleted only when all its metadata is gone.
+    if (t.metadataPaths.every((p) => gone.has(p))) deleted.push(t.taskId);
+  }
+  metrics.refusals += refusals;
+  metrics.tasks_deleted += deleted.length;
+  metrics.disk_pressure_deleted = (metrics.disk_pressure_deleted ?? 0) + deleted.length;
+  return deleted;
+}
+

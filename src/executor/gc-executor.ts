@@ -1,0 +1,212 @@
+// The GC executor's lifecycle (domain.md §6 "Queue" and "Loop"): LAUNCH/KILL/SHUTDOWN from the
+// agent feed the queue; `run(signal)` takes queued tasks, looks for orphans, and waits for the
+// poll interval or a new launch, until stopped, too old, or idle too long.
+import type { Logger } from 'pino';
+import { decodeAdjustRetainedTasks } from '../core/aurora-messages.js';
+import type { Clock, Driver } from '../core/ports.js';
+import type { GcConfig } from '../config.js';
+import { errorMessage } from '../errors.js';
+import { GcQueue } from './gc-queue.js';
+import { runGc, type GcRunReport } from './gc-run.js';
+import { writeExecutorVars, type GcMetrics } from './metrics.js';
+import type { GcServices } from './services.js';
+
+export type ExecutorState = 'CREATED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+export const MSG_DESERIALIZATION_FAILED = 'Deserialization of GC task failed';
+export const MSG_SKIPPED_REPLACED = 'Garbage collection skipped - GC executor received another task';
+export const MSG_SKIPPED_SHUTDOWN = 'Garbage collection skipped - GC executor shutting down';
+export const MSG_REFUSED_SHUTDOWN = 'GC executor is shutting down';
+export const MSG_ORPHAN_LOST = 'GC executor detected failed task runner.';
+
+export interface GcExecutorOptions {
+  driver: Driver;
+  clock: Clock;
+  config: GcConfig;
+  services: GcServices;
+  logger: Logger;
+  metrics: GcMetrics;
+  /** Write executor_vars.json here after each run and on exit. */
+  varsDir?: string;
+}
+
+export class GcExecutor {
+  private readonly queue = new GcQueue();
+  private stateValue: ExecutorState = 'CREATED';
+  private stopRequested = false;
+  /** Aborted to cut the current wait short (a launch or a shutdown arrived). */
+  private wake = new AbortController();
+  private readonly log: Logger;
+  /** Reports of finished runs, newest last (tests and the demo read them). */
+  readonly reports: GcRunReport[] = [];
+
+  constructor(private readonly opts: GcExecutorOptions) {
+    this.log = opts.logger.child({ component: 'gc-executor' });
+  }
+
+  get state(): ExecutorState {
+    return this.stateValue;
+  }
+
+  get queuedTaskId(): string | undefined {
+    return this.queue.queued?.taskId;
+  }
+
+  get runningTaskId(): string | undefined {
+    return this.queue.running;
+  }
+
+  /** LAUNCH: queue a GC task (data = TaskInfo.data; null when absent). */
+  launch(taskId: string, data: Uint8Array | null): void {
+    const { driver, clock, metrics } = this.opts;
+    const known = this.queue.isKnown(taskId);
+    if (known !== undefined) {
+      this.log.info({ taskId, outcome: known.kind }, 'GC task already running or queued - ignoring');
+      return;
+    }
+    if (this.stopRequested || this.stateValue === 'STOPPING' || this.stateValue === 'STOPPED') {
+      this.log.warn({ taskId }, 'GC task received while shutting down - refusing');
+      driver.sendStatusUpdate({ taskId, state: 'TASK_FAILED', message: MSG_REFUSED_SHUTDOWN });
+      return;
+    }
+    let retained: Map<string, number>;
+    try {
+      if (data === null) throw new Error('GC task carries no data');
+      retained = decodeAdjustRetainedTasks(data);
+    } catch (err) {
+      this.log.error({ taskId, err: errorMessage(err) }, 'cannot decode GC task');
+      driver.sendStatusUpdate({ taskId, state: 'TASK_FAILED', message: MSG_DESERIALIZATION_FAILED });
+      return;
+    }
+    const outcome = this.queue.offer({ taskId, retained, receivedMs: clock.now() });
+    metrics.dropped_tasks = this.queue.droppedTasks;
+    if (outcome.kind === 'queued' && outcome.replaced !== undefined) {
+      const prev = outcome.replaced.taskId;
+      this.log.info({ taskId, replaced: prev, dropped: this.queue.droppedTasks }, 'dropping previously queued GC task');
+      driver.sendStatusUpdate({ taskId: prev, state: 'TASK_FINISHED', message: MSG_SKIPPED_REPLACED });
+    }
+    this.log.info({ taskId, retained: retained.size }, 'GC task queued');
+    this.wake.abort();
+  }
+
+  /** KILL: drop a queued task; a running one finishes. */
+  kill(taskId: string): void {
+    const outcome = this.queue.kill(taskId);
+    this.log.info({ taskId, outcome }, outcome === 'removed' ? 'removed queued GC task' : 'kill of a GC task that is not queued - ignoring');
+  }
+
+  /** SHUTDOWN: stop after the current run. */
+  shutdown(): void {
+    this.log.info('shutdown requested');
+    this.stopRequested = true;
+    this.wake.abort();
+  }
+
+  private setState(next: ExecutorState): void {
+    this.log.info({ from: this.stateValue, to: next }, 'executor state');
+    this.stateValue = next;
+  }
+
+  /** The main loop. Resolves once the driver is stopped. */
+  async run(signal?: AbortSignal): Promise<void> {
+    const { clock, config, services } = this.opts;
+    if (this.stateValue !== 'CREATED') throw new Error(`run() called in state ${this.stateValue}`);
+    this.setState('RUNNING');
+    const onAbort = (): void => this.shutdown();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const runStart = clock.now();
+    let lastGcRun = runStart;
+
+    const deadline = (): number => {
+      let at = runStart + config.maxLifetimeMs;
+      // Idle time does not count while a task waits: that raced in the original.
+      if (config.maxIdleMs > 0 && this.queue.queued === undefined) at = Math.min(at, lastGcRun + config.maxIdleMs);
+      return at;
+    };
+    const shouldStop = (): boolean => this.stopRequested || signal?.aborted === true || clock.now() >= deadline();
+
+    try {
+      await services.finishTrash();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'could not finish trash left by an earlier run');
+    }
+
+    while (!shouldStop()) {
+      const task = this.queue.take();
+      if (task !== undefined) {
+        try {
+          await this.runOne(task.taskId, task.retained, task.receivedMs, signal);
+        } finally {
+          this.queue.finishRunning();
+          lastGcRun = clock.now();
+        }
+      }
+      await this.cleanOrphans();
+      if (shouldStop()) break;
+      if (this.queue.queued !== undefined) continue;
+      this.wake = new AbortController();
+      const waitMs = Math.max(0, Math.min(config.pollWaitMs, deadline() - clock.now()));
+      const wakeSignal = signal === undefined ? this.wake.signal : AbortSignal.any([signal, this.wake.signal]);
+      await clock.sleep(waitMs, wakeSignal);
+    }
+
+    this.setState('STOPPING');
+    signal?.removeEventListener('abort', onAbort);
+    await this.stopGracefully();
+    this.setState('STOPPED');
+  }
+
+  private async runOne(taskId: string, retained: ReadonlyMap<string, number>, receivedMs: number, signal?: AbortSignal): Promise<void> {
+    const { driver, clock, config, services, metrics } = this.opts;
+    this.log.info({ taskId, retained: retained.size }, 'launching garbage collection');
+    try {
+      const input = signal === undefined ? { gcTaskId: taskId, retained, startMs: receivedMs } : { gcTaskId: taskId, retained, startMs: receivedMs, signal };
+      const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics });
+      this.reports.push(report);
+    } catch (err) {
+      this.log.error({ taskId, err: errorMessage(err) }, 'garbage collection failed');
+      driver.sendStatusUpdate({ taskId, state: 'TASK_FAILED', message: `Garbage collection failed: ${errorMessage(err)}` });
+    }
+    await this.writeVars();
+  }
+
+  private async cleanOrphans(): Promise<void> {
+    const { driver, clock, services, metrics } = this.opts;
+    try {
+      for (const o of await services.cleanOrphans(clock.now())) {
+        if (o.action !== 'lose') continue;
+        if (o.lostOk === true) {
+          metrics.losses++;
+          this.log.warn({ taskId: o.taskId, reason: o.why }, 'lost orphaned task');
+          driver.sendStatusUpdate({ taskId: o.taskId, state: 'TASK_LOST', message: MSG_ORPHAN_LOST });
+        } else {
+          this.log.error({ taskId: o.taskId, reason: o.why, err: o.error }, 'could not lose orphaned task');
+        }
+      }
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'orphan scan failed');
+    }
+  }
+
+  private async stopGracefully(): Promise<void> {
+    const { driver, clock, config } = this.opts;
+    const skipped = this.queue.drain();
+    if (skipped !== undefined) {
+      this.log.info({ taskId: skipped.taskId }, 'skipping queued GC task: shutting down');
+      driver.sendStatusUpdate({ taskId: skipped.taskId, state: 'TASK_FINISHED', message: MSG_SKIPPED_SHUTDOWN });
+    }
+    await this.writeVars();
+    // Give the agent time to take the last updates before the connection closes.
+    await clock.sleep(config.persistenceWaitMs);
+    await driver.stop();
+  }
+
+  private async writeVars(): Promise<void> {
+    if (this.opts.varsDir === undefined) return;
+    try {
+      await writeExecutorVars(this.opts.varsDir, this.opts.metrics);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not write executor_vars.json');
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// One GC run (domain.md §6): scan → reconcile → kill → rescan → delete → tell the scheduler.
+// Decisions come from the pure core; this module executes them over the injected services and
+// records what actually happened to each task (never "assume removed").
+import type { Logger } from 'pino';
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+import type { Clock, Driver } from '../core/ports.js';
+import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
+import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
+import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
+import type { GcConfig } from '../config.js';
+import type { GcMetrics } from './metrics.js';
+import type { GcServices, SandboxCandidate } from './services.js';
+
+export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
+
+export interface GcRunInput {
+  gcTaskId: string;
+  retained: ReadonlyMap<string, number>;
+  /** When the GC task was received (epoch ms). */
+  startMs: number;
+  signal?: AbortSignal;
+}
+
+export interface GcRunDeps {
+  services: GcServices;
+  driver: Driver;
+  clock: Clock;
+  config: Pick<GcConfig, 'checkpointRoots' | 'minimumKillAgeMs' | 'killBudget'>;
+  logger: Logger;
+  metrics: GcMetrics;
+}
+
+export interface GcRunReport {
+  gcTaskId: string;
+  seenActive: number;
+  seenFinished: number;
+  rejectedNames: number;
+  updatesSent: number;
+  killed: string[];
+  killFailed: string[];
+  garbageCollect: string[];
+  /** Tasks whose metadata is gone after this run. */
+  deleted: string[];
+  /** Tasks whose deletion did not complete (kept out of deletedTasks). */
+  deleteFailed: string[];
+  /** The ids sent to the scheduler in SchedulerMessage.deletedTasks. */
+  deletedTasks: string[];
+  refused: Array<{ taskId: string; path?: string; reason: string }>;
+  bytesFreed: number;
+  inodesFreed: number;
+  killBudgetExceeded?: KillBudgetExceeded;
+  phaseMs: { scan: number; reconcile: number; kill: number; delete: number };
+  finishedMessage: string;
+}
+
+const ids = (items: readonly PlanItem[]): Set<string> => new Set(items.map((i) => i.taskId));
+
+/** Runs one GC task to completion and sends its TASK_FINISHED. */
+export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunReport> {
+  const { services, driver, clock, config, metrics } = deps;
+  const log = deps.logger.child({ gcTaskId: input.gcTaskId });
+  const roots = config.checkpointRoots;
+  const t0 = clock.now();
+
+  // Scan.
+  const listing = await services.listTasks(roots);
+  const allFacts = await services.readFacts(listing.refs);
+  const facts = new Map(allFacts.map((f) => [f.taskId, f]));
+  for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  const t1 = clock.now();
+
+  // Reconcile and report what the scheduler has wrong.
+  const plan = reconcile({
+    retained: input.retained,
+    facts,
+    startMs: input.startMs,
+    minimumKillAgeMs: config.minimumKillAgeMs,
+    killBudget: config.killBudget,
+  });
+  for (const u of plan.updates) {
+    log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, u.detail);
+    driver.sendStatusUpdate({ taskId: u.taskId, state: u.mesosState, message: u.message });
+  }
+  for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, i.detail);
+  if (plan.killBudgetExceeded !== undefined) {
+    metrics.kill_budget_exceeded++;
+    log.error({ ...plan.killBudgetExceeded }, describeKillBudgetExceeded(plan.killBudgetExceeded));
+  }
+  const t2 = clock.now();
+
+  // Kill; a stale task whose kill failed is deleted instead.
+  const localGc = ids(plan.localGc);
+  const reasons = new Map<string, string>([...plan.localGc, ...plan.terminate].map((i) => [i.taskId, i.reason]));
+  const staleIfKillFails = new Set(plan.staleIfKillFails.map((s) => s.taskId));
+  const killed: string[] = [];
+  const killFailed: string[] = [];
+  for (const t of plan.terminate) {
+    const ref = facts.get(t.taskId);
+    if (ref === undefined) continue;
+    const outcome = await services.killTask(toRef(ref), 'kill');
+    if (outcome.ok) {
+      killed.push(t.taskId);
+      metrics.kills++;
+      log.warn({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome }, `killed task: ${t.detail}`);
+    } else {
+      killFailed.push(t.taskId);
+      log.error({ taskId: t.taskId, reason: t.reason, err: outcome.error }, 'could not kill task');
+      if (staleIfKillFails.has(t.taskId)) {
+        localGc.add(t.taskId);
+        reasons.set(t.taskId, 'stale-checkpoint');
+      }
+    }
+  }
+  const t3 = clock.now();
+
+  // Rescan: the kills moved tasks to finished.
+  const after = await services.listTasks(roots);
+  const linked = await services.linkedExecutors();
+  const finishedAfter = new Set<string>();
+  const stateAfter = new Map<string, TaskRef>();
+  for (const ref of after.refs) {
+    stateAfter.set(ref.taskId, ref);
+    if (ref.state === 'finished') finishedAfter.add(ref.taskId);
+    else if (!linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+  }
+  const gcPlan = planGarbageCollection({
+    finishedAfterKills: finishedAfter,
+    linked,
+    localGc,
+    retained: input.retained,
+    remoteGc: ids(plan.remoteGc),
+  });
+  const gcSet = new Set(gcPlan.garbageCollect);
+
+  // Facts for tasks that appeared between the scans (finished meanwhile, say).
+  const missing = [...stateAfter.values()].filter((r) => !facts.has(r.taskId));
+  if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
+
+  const targets = buildTargets(gcPlan.garbageCollect, facts, stateAfter, reasons, services);
+  const results = targets.length === 0 ? [] : await services.deleteTargets(targets.map((t) => t.target), input.signal);
+  const outcome = tallyDeletions(targets, results, log);
+  const t4 = clock.now();
+
+  const refused = [...targets.flatMap((t) => t.refused), ...outcome.refused];
+  for (const r of refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete');
+  const targeted = new Set(targets.map((t) => t.target.taskId));
+  for (const id of gcSet) if (!targeted.has(id)) outcome.failed.push(id);
+
+  // Only tasks whose deletion actually happened are reported (scheduler-only ones always are).
+  const deletedTasks = deletedTasksToReport(input.retained, outcome.deleted, ids(plan.remoteGc));
+  if (deletedTasks.length > 0) driver.sendFrameworkMessage(encodeSchedulerMessageDeletedTasks(deletedTasks));
+
+  const finishedMessage =
+    plan.killBudgetExceeded === undefined
+      ? GC_FINISHED_MESSAGE
+      : `${GC_FINISHED_MESSAGE} ${describeKillBudgetExceeded(plan.killBudgetExceeded)}.`;
+  driver.sendStatusUpdate({ taskId: input.gcTaskId, state: 'TASK_FINISHED', message: finishedMessage });
+
+  let seenActive = 0;
+  for (const f of allFacts) if (f.state === 'active') seenActive++;
+  const report: GcRunReport = {
+    gcTaskId: input.gcTaskId,
+    seenActive,
+    seenFinished: allFacts.length - seenActive,
+    rejectedNames: listing.rejected.length,
+    updatesSent: plan.updates.length,
+    killed,
+    killFailed,
+    garbageCollect: gcPlan.garbageCollect,
+    deleted: outcome.deleted.sort(),
+    deleteFailed: outcome.failed.sort(),
+    deletedTasks,
+    refused,
+    bytesFreed: outcome.bytes,
+    inodesFreed: outcome.inodes,
+    phaseMs: { scan: t1 - t0, reconcile: t2 - t1, kill: t3 - t2, delete: t4 - t3 },
+    finishedMessage,
+  };
+  if (plan.killBudgetExceeded !== undefined) report.killBudgetExceeded = plan.killBudgetExceeded;
+
+  metrics.gc_runs++;
+  metrics.tasks_deleted += report.deleted.length;
+  metrics.bytes_reclaimed += report.bytesFreed;
+  metrics.inodes_reclaimed += report.inodesFreed;
+  metrics.refusals += refused.length;
+  metrics.scan_ms = report.phaseMs.scan;
+  metrics.last_run_duration_ms = clock.now() - t0;
+  log.info(
+    {
+      seenActive: report.seenActive,
+      seenFinished: report.seenFinished,
+      updates: report.updatesSent,
+      killed: killed.length,
+      killFailed: killFailed.length,
+      deleted: report.deleted.length,
+      deleteFailed: report.deleteFailed.length,
+      deletedTasks: deletedTasks.length,
+      refused: refused.length,
+      bytesFreed: report.bytesFreed,
+      inodesFreed: report.inodesFreed,
+      killBudgetExceeded: report.killBudgetExceeded !== undefined,
+      phaseMs: report.phaseMs,
+    },
+    'garbage collection finished',
+  );
+  return report;
+}
+
+function toRef(f: TaskRef): TaskRef {
+  return { taskId: f.taskId, root: f.root, state: f.state };
+}
+
+interface PlannedTarget {
+  target: DeletionTarget;
+  refused: Array<{ taskId: string; path?: string; reason: string }>;
+}
+
+/** One DeletionTarget per task; sandboxes only where the policy approved them. */
+function buildTargets(
+  gc: readonly string[],
+  facts: ReadonlyMap<string, TaskFacts>,
+  stateAfter: ReadonlyMap<string, TaskRef>,
+  reasons: ReadonlyMap<string, string>,
+  services: GcServices,
+): PlannedTarget[] {
+  const gcSet = new Set(gc);
+  const candidates: SandboxCandidate[] = [];
+  const kept: SandboxCandidate[] = [];
+  for (const f of facts.values()) {
+    const entry = { taskId: f.taskId, sandbox: f.sandbox };
+    if (gcSet.has(f.taskId)) candidates.push(entry);
+    else if (stateAfter.has(f.taskId)) kept.push(entry);
+  }
+  const decisions = services.decideSandboxes(candidates, kept);
+  const refusedByTask = new Map<string, PlannedTarget['refused']>();
+  for (const r of decisions.refused) refusedByTask.set(r.taskId, [...(refusedByTask.get(r.taskId) ?? []), r]);
+
+  const out: PlannedTarget[] = [];
+  for (const taskId of gc) {
+    const known = facts.get(taskId);
+    if (known === undefined) continue;
+    // The task file is wherever the rescan found it (a killed task moved to finished).
+    const f: TaskFacts = { ...known, state: stateAfter.get(taskId)?.state ?? known.state };
+    const target: DeletionTarget = {
+      taskId,
+      reason: reasons.get(taskId) ?? 'finished-unlinked',
+      logPaths: services.logPaths(f),
+      metadataPaths: services.metadataPaths(f),
+    };
+    const sandbox = decisions.approved.get(taskId);
+    if (sandbox !== undefined) target.sandbox = sandbox;
+    out.push({ target, refused: refusedByTask.get(taskId) ?? [] });
+  }
+  return out;
+}
+
+interface Tally {
+  deleted: string[];
+  failed: string[];
+  refused: Array<{ taskId: string; path: string; reason: string }>;
+  bytes: number;
+  inodes: number;
+}
+
+/** A task counts as deleted only when every one of its metadata paths is gone. */
+function tallyDeletions(targets: readonly PlannedTarget[], results: readonly DeletionResult[], log: Logger): Tally {
+  const byTask = new Map(results.map((r) => [r.taskId, r]));
+  const tally: Tally = { deleted: [], failed: [], refused: [], bytes: 0, inodes: 0 };
+  for (const { target } of targets) {
+    const r = byTask.get(target.taskId);
+    if (r === undefined) {
+      tally.failed.push(target.taskId);
+      log.error({ taskId: target.taskId }, 'deleter returned no result for task');
+      continue;
+    }
+    tally.bytes += r.bytesFreed;
+    tally.inodes += r.inodesFreed;
+    for (const x of r.refused) tally.refused.push({ taskId: target.taskId, path: x.path, reason: x.reason });
+    for (const e of r.errors) log.error({ taskId: target.taskId, path: e.path, code: e.code }, e.message);
+    const gone = new Set(r.deleted);
+    for (const path of r.deleted) log.info({ taskId: target.taskId, path, reason: target.reason }, 'deleted');
+    if (target.metadataPaths.every((p) => gone.has(p))) tally.deleted.push(target.taskId);
+    else tally.failed.push(target.taskId);
+  }
+  return tally;
+}

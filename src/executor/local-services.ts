@@ -1,0 +1,136 @@
+// GcServices on the main thread, over the io/ modules. The worker-pool implementation offers the
+// same port; this one is the reference and what `--workers 0` runs.
+import type { Logger } from 'pino';
+import type { GcConfig } from '../config.js';
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+import { decideSandboxes } from '../core/sandbox-policy.js';
+import { ThermosGcError, errorMessage } from '../errors.js';
+import {
+  checkpointDir,
+  coordinatorCheckpointPath,
+  runnerCheckpointPath,
+  taskFilePath,
+} from '../io/checkpoint-paths.js';
+import { linkedExecutors } from '../io/executor-detector.js';
+import { taskLogPaths } from '../io/log-paths.js';
+import { scanOrphans } from '../io/orphan-scan.js';
+import { liveSnapshotProvider, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
+import { deleteTargets } from '../io/sandbox-deleter.js';
+import { detectTasks } from '../io/task-detector.js';
+import { readTaskFacts } from '../io/task-facts-reader.js';
+import { TaskKiller } from '../io/task-killer.js';
+import { finishTrash } from '../io/trash.js';
+import type {
+  GcServices,
+  KillMode,
+  KillOutcome,
+  OrphanOutcome,
+  SandboxCandidate,
+  SandboxDecisions,
+  TaskListing,
+} from './services.js';
+
+export interface LocalServicesOptions {
+  config: GcConfig;
+  logger: Logger;
+  /** @default the live process table */
+  snapshot?: SnapshotProvider;
+  /** @default /etc/passwd */
+  uidForUser?: (user: string) => number | undefined;
+}
+
+/**
+ * Checkpoint files and dirs that describe a task, deleted after sandbox and logs. The task file
+ * goes last: if anything before it fails, the task is still listed and the next run retries.
+ */
+export function taskMetadataPaths(f: TaskFacts): string[] {
+  const coordinators = Object.keys(f.processRuns ?? {})
+    .sort()
+    .map((p) => coordinatorCheckpointPath(f.root, f.taskId, p));
+  return [runnerCheckpointPath(f.root, f.taskId), ...coordinators, checkpointDir(f.root, f.taskId), taskFilePath(f.root, f.state, f.taskId)];
+}
+
+export function createLocalServices(opts: LocalServicesOptions): GcServices {
+  const { config, logger } = opts;
+  const snapshot = opts.snapshot ?? liveSnapshotProvider;
+  const uidForUser = opts.uidForUser ?? uidLookupFromPasswd();
+  const killer = new TaskKiller({
+    snapshot,
+    logger: logger.child({ component: 'task-killer' }),
+    maxPidDriftMs: config.maxPidDriftMs,
+    lockTimeoutMs: config.lockTimeoutMs,
+    uidForUser,
+  });
+
+  const listTasks = async (roots: readonly string[]): Promise<TaskListing> => {
+    const found = await detectTasks(roots);
+    return {
+      refs: found.tasks,
+      rejected: found.rejected.map((r) => ({ root: r.root, name: r.name, reason: r.detail === undefined ? r.reason : `${r.reason}: ${r.detail}` })),
+    };
+  };
+
+  return {
+    listTasks,
+
+    readFacts: (refs: readonly TaskRef[]): Promise<TaskFacts[]> => Promise.all(refs.map((r) => readTaskFacts(r))),
+
+    linkedExecutors: () => linkedExecutors(config.mesosRoot),
+
+    async killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome> {
+      try {
+        const r = mode === 'kill' ? await killer.kill(ref.root, ref.taskId) : await killer.lose(ref.root, ref.taskId);
+        return { taskId: ref.taskId, ok: true, outcome: r.outcome };
+      } catch (err) {
+        const error =
+          err instanceof ThermosGcError
+            ? { ...err.toErrorRecord(), taskId: ref.taskId }
+            : { code: 'ERR_KILL' as const, message: errorMessage(err), taskId: ref.taskId };
+        return { taskId: ref.taskId, ok: false, error };
+      }
+    },
+
+    decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions {
+      const d = decideSandboxes({ candidates, kept, allowedRoots: config.sandboxRoots });
+      // A task that names no sandbox (never initialised) has nothing to refuse.
+      const refused = d.refused.filter((r) => r.reason !== 'no-sandbox');
+      return { approved: d.approved, refused };
+    },
+
+    logPaths: (f: TaskFacts) => taskLogPaths(f.root, f),
+
+    metadataPaths: taskMetadataPaths,
+
+    deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]> {
+      const o: Parameters<typeof deleteTargets>[1] = { allowedRoots: config.sandboxRoots, parallelism: config.deleteParallelism };
+      if (signal !== undefined) o.signal = signal;
+      return deleteTargets(targets, o);
+    },
+
+    async finishTrash(): Promise<void> {
+      const summary = await finishTrash(config.sandboxRoots);
+      if (summary.entries > 0) {
+        logger.info({ entries: summary.entries, bytesFreed: summary.bytesFreed, errors: summary.errors.length }, 'finished trash left by an earlier run');
+      }
+    },
+
+    async cleanOrphans(nowMs: number): Promise<OrphanOutcome[]> {
+      const { refs } = await listTasks(config.checkpointRoots);
+      const results = await scanOrphans({
+        activeTasks: refs.filter((r) => r.state === 'active'),
+        now: nowMs,
+        config,
+        snapshot,
+        killer,
+        logger: logger.child({ component: 'orphans' }),
+        uidForUser,
+      });
+      return results.map((r) => {
+        const o: OrphanOutcome = { taskId: r.taskId, action: r.action, why: r.why };
+        if (r.lostOk !== undefined) o.lostOk = r.lostOk;
+        if (r.error !== undefined) o.error = r.error;
+        return o;
+      });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Counters and gauges of the GC executor, with stable snake_case names (Prometheus is added on
+// top of these names, and executor_vars.json mirrors what the original exported).
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface MetricsSnapshot {
+  dropped_tasks: number;
+  gc_runs: number;
+  tasks_deleted: number;
+  bytes_reclaimed: number;
+  inodes_reclaimed: number;
+  refusals: number;
+  kills: number;
+  losses: number;
+  last_run_duration_ms: number;
+  scan_ms: number;
+  updates_pending_ack: number;
+  kill_budget_exceeded: number;
+}
+
+export class GcMetrics {
+  /** Gauge: GC tasks replaced while queued since the queue was last empty. */
+  dropped_tasks = 0;
+  gc_runs = 0;
+  tasks_deleted = 0;
+  bytes_reclaimed = 0;
+  inodes_reclaimed = 0;
+  /** Sandboxes and paths the policy or the deleter refused. */
+  refusals = 0;
+  kills = 0;
+  losses = 0;
+  last_run_duration_ms = 0;
+  scan_ms = 0;
+  kill_budget_exceeded = 0;
+  /** Where the pending-acknowledgement count comes from (the driver); 0 when unset. */
+  private pendingAckSource: (() => number) | undefined;
+
+  setPendingAckSource(source: () => number): void {
+    this.pendingAckSource = source;
+  }
+
+  get updates_pending_ack(): number {
+    return this.pendingAckSource === undefined ? 0 : this.pendingAckSource();
+  }
+
+  toJSON(): MetricsSnapshot {
+    return {
+      dropped_tasks: this.dropped_tasks,
+      gc_runs: this.gc_runs,
+      tasks_deleted: this.tasks_deleted,
+      bytes_reclaimed: this.bytes_reclaimed,
+      inodes_reclaimed: this.inodes_reclaimed,
+      refusals: this.refusals,
+      kills: this.kills,
+      losses: this.losses,
+      last_run_duration_ms: this.last_run_duration_ms,
+      scan_ms: this.scan_ms,
+      updates_pending_ack: this.updates_pending_ack,
+      kill_budget_exceeded: this.kill_budget_exceeded,
+    };
+  }
+}
+
+export const EXECUTOR_VARS_FILE = 'executor_vars.json';
+
+/** Writes `<dir>/executor_vars.json` atomically: readers never see a half-written file. */
+export async function writeExecutorVars(dir: string, metrics: GcMetrics): Promise<string> {
+  const target = join(dir, EXECUTOR_VARS_FILE);
+  const tmp = `${target}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(metrics.toJSON(), null, 2)}\n`);
+  await rename(tmp, target);
+  return target;
+}

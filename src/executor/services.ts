@@ -1,0 +1,72 @@
+// The GC run's view of the node: batch-oriented so that a worker-pool implementation can spread
+// the heavy parts (replaying thousands of checkpoints, deleting thousands of trees) over threads.
+// Everything crossing this port is plain data.
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+import type { ErrorRecord } from '../errors.js';
+
+export interface RejectedTaskName {
+  root: string;
+  name: string;
+  reason: string;
+}
+
+export interface TaskListing {
+  refs: TaskRef[];
+  /** Entries under tasks/active|finished that are not safe task ids: never acted on. */
+  rejected: RejectedTaskName[];
+}
+
+export type KillMode = 'kill' | 'lose';
+
+export interface KillOutcome {
+  taskId: string;
+  ok: boolean;
+  /** The killer's own outcome word when it succeeded (e.g. 'killed', 'finalized'). */
+  outcome?: string;
+  error?: ErrorRecord;
+}
+
+/** One locally active task as the orphan pass saw it (domain.md §6 "Orphans"). */
+export interface OrphanOutcome {
+  taskId: string;
+  /** 'lose' when the runner is gone and its checkpoint quiet too long; others leave the task. */
+  action: string;
+  why: string;
+  /** For 'lose': true when the task was recorded LOST and finalized (send TASK_LOST). */
+  lostOk?: boolean;
+  error?: ErrorRecord;
+}
+
+/** How a sandbox decision came out, per task (refused ones say why). */
+export interface SandboxDecisions {
+  approved: Map<string, string>;
+  /** `path` is absent when the task names no sandbox at all. */
+  refused: Array<{ taskId: string; path?: string; reason: string }>;
+}
+
+export interface SandboxCandidate {
+  taskId: string;
+  sandbox: string | undefined;
+}
+
+export interface GcServices {
+  /** Lists tasks/active and tasks/finished of every root. */
+  listTasks(roots: readonly string[]): Promise<TaskListing>;
+  /** Reads the runner checkpoint of each task; never rejects for a bad checkpoint (sets `error`). */
+  readFacts(refs: readonly TaskRef[]): Promise<TaskFacts[]>;
+  /** Task ids whose thermos- executor still has a real run directory. */
+  linkedExecutors(): Promise<Set<string>>;
+  /** Kills or loses one task; never rejects: a failure comes back as `ok: false`. */
+  killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome>;
+  /** Which sandboxes of the candidates may go, given the ones kept tasks still use. */
+  decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions;
+  /** Log files and directories of a task. */
+  logPaths(facts: TaskFacts): string[];
+  /** Task file, runner and coordinator checkpoints, checkpoint dir. */
+  metadataPaths(facts: TaskFacts): string[];
+  deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]>;
+  /** Finishes deletions an earlier process left half-done (trash directories). */
+  finishTrash(): Promise<void>;
+  /** Checks every active task's runner and loses the orphans; never rejects for one task. */
+  cleanOrphans(nowMs: number): Promise<OrphanOutcome[]>;
+}

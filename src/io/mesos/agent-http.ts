@@ -1,0 +1,136 @@
+// The two kinds of HTTP exchange with the agent's executor endpoint: a short call (UPDATE,
+// MESSAGE → 202) over a keep-alive agent, and the long-lived SUBSCRIBE response stream.
+import http from 'node:http';
+import type { MesosExecutorEnv } from './env.js';
+import type { ExecutorCallJson } from './types.js';
+
+export const EXECUTOR_API_PATH = '/api/v1/executor';
+/** Response bodies of failed calls are read only this far, for the log. */
+const MAX_ERROR_BODY = 4096;
+
+export type AgentTarget = { socketPath: string } | { host: string; port: number };
+
+export function agentTarget(env: MesosExecutorEnv): AgentTarget {
+  if (env.domainSocket !== undefined) return { socketPath: env.domainSocket };
+  // parseMesosEnv guarantees an endpoint when there is no domain socket.
+  return { host: env.agentHost ?? '127.0.0.1', port: env.agentPort ?? 5051 };
+}
+
+function requestHeaders(env: MesosExecutorEnv, payload: Buffer): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    'Content-Length': payload.length,
+  };
+  if (env.authenticationToken !== undefined) headers.Authorization = `Bearer ${env.authenticationToken}`;
+  return headers;
+}
+
+export interface CallResult {
+  status: number;
+  /** The start of the response body (the agent explains 4xx/5xx there). */
+  body: string;
+}
+
+/** POSTs one call and reads the (short) response. Rejects on a network error or timeout. */
+export function postCall(
+  env: MesosExecutorEnv,
+  agent: http.Agent,
+  call: ExecutorCallJson,
+  timeoutMs: number,
+): Promise<CallResult> {
+  const payload = Buffer.from(JSON.stringify(call), 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      ...agentTarget(env),
+      agent,
+      method: 'POST',
+      path: EXECUTOR_API_PATH,
+      headers: requestHeaders(env, payload),
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response from the agent within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      let kept = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (kept < MAX_ERROR_BODY) {
+          parts.push(chunk);
+          kept += chunk.length;
+        }
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(parts).subarray(0, MAX_ERROR_BODY).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.end(payload);
+  });
+}
+
+export interface SubscribeStreamCallbacks {
+  /** Response headers arrived with a status other than 200; the body start is given. */
+  onRefused(status: number, body: string): void;
+  onChunk(chunk: Buffer): void;
+  /** The connection failed or ended, for any reason (called at most once, also after onRefused). */
+  onClosed(reason: string): void;
+}
+
+/**
+ * Opens the SUBSCRIBE stream on its own connection (not pooled: it never ends). Returns the
+ * request so the caller can destroy it. `connectTimeoutMs` bounds the wait for response headers.
+ */
+export function openSubscribeStream(
+  env: MesosExecutorEnv,
+  call: ExecutorCallJson,
+  connectTimeoutMs: number,
+  callbacks: SubscribeStreamCallbacks,
+): http.ClientRequest {
+  const payload = Buffer.from(JSON.stringify(call), 'utf8');
+  let closed = false;
+  const close = (reason: string): void => {
+    if (closed) return;
+    closed = true;
+    callbacks.onClosed(reason);
+  };
+  const req = http.request({
+    ...agentTarget(env),
+    agent: false,
+    method: 'POST',
+    path: EXECUTOR_API_PATH,
+    headers: { ...requestHeaders(env, payload), Connection: 'keep-alive' },
+  });
+  req.setTimeout(connectTimeoutMs, () => req.destroy(new Error(`no response from the agent within ${connectTimeoutMs} ms`)));
+  req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+  req.on('error', (err) => close(err.message));
+  req.on('close', () => close('connection closed'));
+  req.on('response', (res) => {
+    // The stream may stay quiet for long stretches between events: no idle timeout once it is open.
+    req.setTimeout(0);
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const parts: Buffer[] = [];
+      let kept = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (kept < MAX_ERROR_BODY) {
+          parts.push(chunk);
+          kept += chunk.length;
+        }
+      });
+      res.on('end', () => {
+        callbacks.onRefused(status, Buffer.concat(parts).subarray(0, MAX_ERROR_BODY).toString('utf8'));
+        close(`HTTP ${status}`);
+      });
+      res.on('error', (err) => close(err.message));
+      return;
+    }
+    res.on('data', (chunk: Buffer) => {
+      if (!closed) callbacks.onChunk(chunk);
+    });
+    res.on('error', (err) => close(err.message));
+    res.on('end', () => close('the agent ended the event stream'));
+  });
+  req.end(payload);
+  return req;
+}

@@ -1,0 +1,275 @@
+// Executes the deletion part of a plan: for each target its sandbox (approved earlier by
+// core/sandbox-policy), its logs and its metadata. Everything is re-checked here at delete time
+// (symlinks in the sandbox path, mounts, file types) and every path's outcome is recorded;
+// nothing is assumed removed.
+//
+// Per path kind:
+// - sandbox: must sit strictly inside an allowed root with no symlink from the root down; it is
+//   renamed into the trash (see trash.ts) and deleted there, or in place when it holds a mount.
+// - log paths: files are unlinked; directories are removed only when empty ('not-empty' in
+//   refused otherwise), except the task's own legacy `logs/<taskId>` tree, removed recursively.
+// - metadata paths: files are unlinked; directories (the checkpoint dir) removed recursively.
+import path from 'node:path';
+import type { DeletionResult, DeletionTarget } from '../core/facts.js';
+import { isStrictlyInside, normaliseAbsolute } from '../core/sandbox-policy.js';
+import { errorMessage } from '../errors.js';
+import { isLegacyLogTree } from './log-paths.js';
+import { DEFAULT_TRASH_DIR_NAME, moveToTrash } from './trash.js';
+import {
+  type DeleterFs,
+  type EntryStat,
+  type RemovalContext,
+  countFreed,
+  emptyTally,
+  errnoCode,
+  isGone,
+  mountSet,
+  nodeDeleterFs,
+  recordError,
+  removeDirectory,
+  removeNonDirectory,
+} from './tree-remover.js';
+
+export type PathKind = 'sandbox' | 'log' | 'metadata';
+
+/** One event per destructive act, for the caller's structured log. */
+export interface DeletionEvent {
+  taskId: string;
+  path: string;
+  kind: PathKind;
+  reason: string;
+  outcome: 'deleted' | 'gone' | 'kept' | 'duplicate';
+}
+
+export interface DeleteOptions {
+  allowedRoots: readonly string[];
+  /** Targets deleted at once. */
+  parallelism: number;
+  /** @default '.thermos-gc-trash' under each allowed root. */
+  trashDirName?: string;
+  signal?: AbortSignal;
+  /** Injected file system (tests simulate faults through it). */
+  fs?: DeleterFs;
+  onEvent?: (event: DeletionEvent) => void;
+}
+
+interface Shared {
+  fs: DeleterFs;
+  roots: string[];
+  mounts: ReadonlySet<string>;
+  trashDirName: string;
+  signal: AbortSignal | undefined;
+  /** Path → whether it is gone: the first target to name a path deletes it, the others wait. */
+  claims: Map<string, Promise<boolean>>;
+  links: Map<string, number>;
+  onEvent: ((event: DeletionEvent) => void) | undefined;
+}
+
+function segments(p: string): number {
+  let n = 0;
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 0x2f) n++;
+  return n;
+}
+
+/** The allowed root holding `p` (the deepest when roots nest). */
+function rootOf(p: string, roots: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const r of roots) if (isStrictlyInside(p, r) && (best === undefined || r.length > best.length)) best = r;
+  return best;
+}
+
+async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId: string): Promise<boolean> {
+  const refuse = (reason: string): boolean => {
+    ctx.tally.refused.push({ path: p, reason });
+    return false;
+  };
+  const norm = normaliseAbsolute(p);
+  if (norm === undefined) return refuse('relative');
+  if (norm !== p || p.split('/').includes('..')) return refuse('not-normalised');
+  const root = rootOf(p, sh.roots);
+  if (root === undefined) return refuse(sh.roots.includes(p) ? 'is-allowed-root' : 'outside-allowed-roots');
+
+  // Walk down from the root with lstat: no component may be a symlink.
+  let parentDev: number;
+  try {
+    parentDev = (await sh.fs.stat(root)).dev;
+  } catch (err) {
+    if (isGone(err)) return true;
+    recordError(ctx, 'stat', root, err);
+    return false;
+  }
+  let cur = root;
+  let st: EntryStat | undefined;
+  for (const seg of p.slice(root === '/' ? 1 : root.length + 1).split('/')) {
+    cur = path.join(cur, seg);
+    if (st !== undefined) parentDev = st.dev;
+    try {
+      st = await sh.fs.lstat(cur);
+    } catch (err) {
+      if (isGone(err)) return true;
+      recordError(ctx, 'lstat', cur, err);
+      return false;
+    }
+    if (st.isSymbolicLink()) return refuse('symlink-in-path');
+    if (!st.isDirectory()) return cur === p ? refuse('not-a-directory') : true;
+  }
+  if (st === undefined) return refuse('is-allowed-root');
+  if (sh.mounts.has(p) || st.dev !== parentDev) return refuse('mount-point');
+
+  let holdsMount = false;
+  for (const m of sh.mounts) if (isStrictlyInside(m, p)) holdsMount = true;
+  if (!holdsMount) {
+    const move = await moveToTrash(sh.fs, p, st, root, taskId, sh.trashDirName);
+    if (move.kind === 'gone') return true;
+    if (move.kind === 'moved') {
+      // The sandbox is gone from where the task named it; leftovers of a failed walk stay in the
+      // trash (errors recorded) for finishTrash.
+      try {
+        await removeDirectory(move.entry, st.dev, ctx);
+      } catch (err) {
+        recordError(ctx, 'delete trash entry', move.entry, err);
+      }
+      return true;
+    }
+  }
+  return removeDirectory(p, st.dev, ctx);
+}
+
+/** A log or metadata path: unlink files; directories recursively or only when empty. */
+async function deletePath(p: string, kind: PathKind, ctx: RemovalContext, sh: Shared, taskId: string): Promise<boolean> {
+  if (!path.isAbsolute(p)) {
+    ctx.tally.refused.push({ path: p, reason: 'relative' });
+    return false;
+  }
+  let st: EntryStat;
+  try {
+    st = await sh.fs.lstat(p);
+  } catch (err) {
+    if (isGone(err)) return true;
+    recordError(ctx, 'lstat', p, err);
+    return false;
+  }
+  if (!st.isDirectory()) return removeNonDirectory(p, ctx, st);
+  if (kind === 'metadata' || isLegacyLogTree(p, taskId)) {
+    let parentDev: number;
+    try {
+      parentDev = (await sh.fs.stat(path.dirname(p))).dev;
+    } catch (err) {
+      recordError(ctx, 'stat', path.dirname(p), err);
+      return false;
+    }
+    if (st.dev !== parentDev) {
+      ctx.tally.refused.push({ path: p, reason: 'mount-point' });
+      return false;
+    }
+    return removeDirectory(p, st.dev, ctx);
+  }
+  if (sh.mounts.has(p)) {
+    ctx.tally.refused.push({ path: p, reason: 'mount-point' });
+    return false;
+  }
+  try {
+    await sh.fs.rmdir(p);
+  } catch (err) {
+    if (isGone(err)) return true;
+    const code = errnoCode(err);
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') ctx.tally.refused.push({ path: p, reason: 'not-empty' });
+    else recordError(ctx, 'rmdir', p, err);
+    return false;
+  }
+  countFreed(ctx.tally, st);
+  return true;
+}
+
+async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<DeletionResult> {
+  const { taskId } = target;
+  const ctx: RemovalContext = { fs: sh.fs, tally: emptyTally(), mounts: sh.mounts, links: sh.links, openWalks: { count: 0 }, taskId };
+  if (sh.signal !== undefined) ctx.signal = sh.signal;
+  const deleted: string[] = [];
+
+  const one = async (p: string, kind: PathKind, run: () => Promise<boolean>): Promise<void> => {
+    const claimed = sh.claims.get(p);
+    if (claimed !== undefined) {
+      const gone = await claimed;
+      if (gone) deleted.push(p);
+      sh.onEvent?.({ taskId, path: p, kind, reason: target.reason, outcome: 'duplicate' });
+      return;
+    }
+    const work = run().catch((err: unknown) => {
+      recordError(ctx, kind === 'sandbox' ? 'delete sandbox' : 'delete', p, err);
+      return false;
+    });
+    sh.claims.set(p, work);
+    const gone = await work;
+    if (gone) deleted.push(p);
+    sh.onEvent?.({ taskId, path: p, kind, reason: target.reason, outcome: gone ? 'deleted' : 'kept' });
+  };
+
+  if (target.sandbox !== undefined && target.sandbox !== '') {
+    const sandbox = target.sandbox;
+    await one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
+  }
+  // Deepest first, so files go before the directories that hold them.
+  for (const [kind, paths] of [['log', target.logPaths], ['metadata', target.metadataPaths]] as const) {
+    const ordered = [...new Set(paths)].sort((a, b) => segments(b) - segments(a));
+    for (const p of ordered) {
+      if (sh.signal?.aborted === true) break;
+      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId));
+    }
+  }
+  if (sh.signal?.aborted === true && !ctx.tally.errors.some((e) => e.message.includes('abort'))) {
+    ctx.tally.errors.push({ code: 'ERR_DELETE', message: 'deletion aborted', taskId });
+  }
+  const { bytesFreed, inodesFreed, refused, errors } = ctx.tally;
+  return { taskId, deleted, refused, errors, bytesFreed, inodesFreed };
+}
+
+/**
+ * Deletes every target (at most `parallelism` at once) and reports, per target, what is gone,
+ * what was refused and why, and what failed. One target's failure never stops the others; a
+ * path named twice in one call is deleted once.
+ */
+export async function deleteTargets(targets: readonly DeletionTarget[], opts: DeleteOptions): Promise<DeletionResult[]> {
+  const fs = opts.fs ?? nodeDeleterFs;
+  const roots = [...new Set(opts.allowedRoots.map(normaliseAbsolute).filter((r): r is string => r !== undefined))];
+  const sh: Shared = {
+    fs,
+    roots,
+    mounts: await mountSet(fs, roots),
+    trashDirName: opts.trashDirName ?? DEFAULT_TRASH_DIR_NAME,
+    signal: opts.signal,
+    claims: new Map(),
+    links: new Map(),
+    onEvent: opts.onEvent,
+  };
+  const results: DeletionResult[] = new Array(targets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < targets.length; i = next++) {
+      const target = targets[i] as DeletionTarget;
+      if (sh.signal?.aborted === true) {
+        results[i] = abortedResult(target.taskId);
+        continue;
+      }
+      try {
+        results[i] = await deleteTarget(target, sh);
+      } catch (err) {
+        results[i] = { ...abortedResult(target.taskId), errors: [{ code: 'ERR_DELETE', message: errorMessage(err), taskId: target.taskId }] };
+      }
+    }
+  };
+  const width = Math.max(1, Math.min(opts.parallelism, targets.length));
+  await Promise.all(Array.from({ length: width }, () => worker()));
+  return results;
+}
+
+function abortedResult(taskId: string): DeletionResult {
+  return {
+    taskId,
+    deleted: [],
+    refused: [],
+    errors: [{ code: 'ERR_DELETE', message: 'deletion aborted before it started', taskId }],
+    bytesFreed: 0,
+    inodesFreed: 0,
+  };
+}

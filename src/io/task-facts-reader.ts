@@ -1,0 +1,121 @@
+// Reads what the scan needs from one task's runner checkpoint. A missing, unreadable or
+// unreplayable checkpoint is a normal finding, not a failure: it becomes `error` with no
+// statuses (the GC then treats the task as having no states), and this never throws for it.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { inspectCheckpoints } from '../core/checkpoint/inspection.js';
+import { replayTaskSummary } from '../core/checkpoint/replay.js';
+import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
+import type { TaskInspection } from '../core/records.js';
+import { DecodeError, ReplayError, ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
+import { COORDINATOR_PREFIX, checkpointDir, runnerCheckpointPath } from './checkpoint-paths.js';
+
+export { checkpointDir, runnerCheckpointPath, taskFilePath } from './checkpoint-paths.js';
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** A typed error as a record for this task and path; I/O errors get ERR_CKPT_MISSING or ERR_CKPT_IO. */
+function toRecord(err: unknown, taskId: string, file: string): ErrorRecord {
+  if (err instanceof ThermosGcError) {
+    const rec = err.toErrorRecord();
+    rec.taskId = taskId;
+    rec.path = file;
+    return rec;
+  }
+  if (isMissing(err)) return { code: 'ERR_CKPT_MISSING', message: 'runner checkpoint does not exist', taskId, path: file };
+  return { code: 'ERR_CKPT_IO', message: `cannot read runner checkpoint: ${errorMessage(err)}`, taskId, path: file };
+}
+
+function toStatusFacts(summaryStatuses: ReturnType<typeof replayTaskSummary>['statuses']): StatusFact[] {
+  const out: StatusFact[] = [];
+  for (const s of summaryStatuses) {
+    // Every consumer reads a status as (state, time): one without either cannot be used.
+    if (s.state === undefined || s.timestampMs === undefined) {
+      throw new ReplayError('task status without state or timestamp');
+    }
+    out.push({ state: s.state, timestampMs: s.timestampMs, runnerPid: s.runnerPid, runnerUid: s.runnerUid });
+  }
+  return out;
+}
+
+export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {
+  const facts: TaskFacts = {
+    taskId: ref.taskId,
+    root: ref.root,
+    state: ref.state,
+    runnerMtimeMs: undefined,
+    error: undefined,
+    sandbox: undefined,
+    logDir: undefined,
+    user: undefined,
+    uid: undefined,
+    launchTimeMs: undefined,
+    statuses: [],
+    processRuns: undefined,
+  };
+  let file = path.join(ref.root, 'checkpoints', ref.taskId, 'runner');
+  try {
+    file = runnerCheckpointPath(ref.root, ref.taskId);
+    facts.runnerMtimeMs = (await stat(file)).mtimeMs;
+    const summary = replayTaskSummary(await readFile(file));
+    const statuses = toStatusFacts(summary.statuses);
+    const h = summary.header;
+    if (h !== undefined) {
+      facts.sandbox = h.sandbox;
+      facts.logDir = h.logDir;
+      facts.user = h.user;
+      facts.uid = h.uid;
+      facts.launchTimeMs = h.launchTimeMs;
+    }
+    facts.statuses = statuses;
+    facts.processRuns = summary.processRuns;
+  } catch (err) {
+    facts.error = toRecord(err, ref.taskId, file);
+  }
+  return facts;
+}
+
+/**
+ * Inspects the runner checkpoint and every `coordinator.*` file of a task. Throws a typed error
+ * (ERR_CKPT_MISSING, ERR_CKPT_IO, DecodeError, ReplayError) when the runner stream cannot be used.
+ */
+export async function readTaskInspection(root: string, taskId: string): Promise<TaskInspection> {
+  const dir = checkpointDir(root, taskId);
+  const file = runnerCheckpointPath(root, taskId);
+  let runner: Buffer;
+  let names: string[];
+  try {
+    runner = await readFile(file);
+    names = await readdir(dir);
+  } catch (err) {
+    const rec = toRecord(err, taskId, file);
+    throw new ThermosGcError(rec.code, rec.message, { taskId, path: file, cause: err });
+  }
+  const coordinators: Buffer[] = [];
+  for (const name of names.sort()) {
+    if (!name.startsWith(COORDINATOR_PREFIX)) continue;
+    try {
+      coordinators.push(await readFile(path.join(dir, name)));
+    } catch (err) {
+      // A coordinator file that vanished or cannot be read adds no evidence; the runner decides.
+      if (!isMissing(err) && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    }
+  }
+  try {
+    return inspectCheckpoints(runner, coordinators);
+  } catch (err) {
+    throw withContext(err, taskId, file);
+  }
+}
+
+/** The same typed error, now naming the task and file it concerns. */
+function withContext(err: unknown, taskId: string, file: string): unknown {
+  const details = { taskId, path: file };
+  if (err instanceof DecodeError) {
+    return new DecodeError(err.code, err.message.replace(/ \(at byte \d+\)$/, ''), err.offset, details);
+  }
+  if (err instanceof ReplayError) return new ReplayError(err.message, details);
+  return err;
+}

@@ -1,0 +1,140 @@
+// Resumable deletion: a sandbox is first renamed (atomically) into a trash directory on the
+// same filesystem, `<allowedRoot>/.thermos-gc-trash/<taskId>.<random>`, then deleted from
+// there. A run killed halfway leaves a half-deleted tree in the trash, not in the agent's work
+// dir; finishTrash (called at executor start) completes it.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { ErrorRecord } from '../errors.js';
+import { normaliseAbsolute } from '../core/sandbox-policy.js';
+import { MAX_COMPONENT_BYTES, isSafeTaskId } from '../core/task-id.js';
+import {
+  type DeleterFs,
+  type EntryStat,
+  type RemovalContext,
+  emptyTally,
+  errnoCode,
+  isGone,
+  mountSet,
+  nodeDeleterFs,
+  recordError,
+  removeDirectory,
+  removeNonDirectory,
+} from './tree-remover.js';
+
+export const DEFAULT_TRASH_DIR_NAME = '.thermos-gc-trash';
+
+export function trashDirPath(allowedRoot: string, trashDirName = DEFAULT_TRASH_DIR_NAME): string {
+  return path.join(allowedRoot, trashDirName);
+}
+
+/** `<taskId>.<random>`, or just the random part when the task id would make it too long. */
+export function trashEntryName(taskId: string): string {
+  const random = randomBytes(8).toString('hex');
+  const withId = `${taskId}.${random}`;
+  return isSafeTaskId(taskId) && Buffer.byteLength(withId) <= MAX_COMPONENT_BYTES ? withId : random;
+}
+
+/**
+ * Ensures the trash dir of `allowedRoot` exists as a real directory on filesystem `dev`.
+ * Undefined when it cannot be used (a symlink, another filesystem, not creatable): the caller
+ * then deletes in place.
+ */
+async function usableTrashDir(fs: DeleterFs, allowedRoot: string, trashDirName: string, dev: number): Promise<string | undefined> {
+  const dir = trashDirPath(allowedRoot, trashDirName);
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') return undefined;
+  }
+  try {
+    const st = await fs.lstat(dir);
+    return st.isDirectory() && !st.isSymbolicLink() && st.dev === dev ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type TrashMove = { kind: 'moved'; entry: string } | { kind: 'gone' } | { kind: 'in-place' };
+
+/** Renames `dir` into the trash of `allowedRoot`; 'in-place' when that is not possible (EXDEV, ...). */
+export async function moveToTrash(
+  fs: DeleterFs,
+  dir: string,
+  dirStat: EntryStat,
+  allowedRoot: string,
+  taskId: string,
+  trashDirName = DEFAULT_TRASH_DIR_NAME,
+): Promise<TrashMove> {
+  const trash = await usableTrashDir(fs, allowedRoot, trashDirName, dirStat.dev);
+  if (trash === undefined) return { kind: 'in-place' };
+  const entry = path.join(trash, trashEntryName(taskId));
+  try {
+    await fs.rename(dir, entry);
+    return { kind: 'moved', entry };
+  } catch (err) {
+    // ENOENT: someone else removed it. Anything else (EXDEV, EBUSY, ...): the rename only buys
+    // resumability, so delete in place under the same rules.
+    return isGone(err) ? { kind: 'gone' } : { kind: 'in-place' };
+  }
+}
+
+export interface TrashSummary {
+  bytesFreed: number;
+  inodesFreed: number;
+  /** Trash entries found (fully deleted or not). */
+  entries: number;
+  refused: Array<{ path: string; reason: string }>;
+  errors: ErrorRecord[];
+}
+
+export interface FinishTrashOptions {
+  trashDirName?: string;
+  signal?: AbortSignal;
+  fs?: DeleterFs;
+}
+
+/** Deletes whatever is left in the trash dirs of the allowed roots (leftovers of a killed run). */
+export async function finishTrash(allowedRoots: readonly string[], opts: FinishTrashOptions = {}): Promise<TrashSummary> {
+  const fs = opts.fs ?? nodeDeleterFs;
+  const name = opts.trashDirName ?? DEFAULT_TRASH_DIR_NAME;
+  const roots = allowedRoots.map(normaliseAbsolute).filter((r): r is string => r !== undefined);
+  const ctx: RemovalContext = { fs, tally: emptyTally(), mounts: await mountSet(fs, roots), links: new Map(), openWalks: { count: 0 } };
+  if (opts.signal !== undefined) ctx.signal = opts.signal;
+  let entries = 0;
+  for (const root of new Set(roots)) {
+    const trash = trashDirPath(root, name);
+    let st: EntryStat;
+    try {
+      st = await fs.lstat(trash);
+    } catch (err) {
+      if (!isGone(err)) recordError(ctx, 'lstat', trash, err);
+      continue;
+    }
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      ctx.tally.refused.push({ path: trash, reason: st.isSymbolicLink() ? 'symlink-in-path' : 'not-a-directory' });
+      continue;
+    }
+    let names: string[];
+    try {
+      names = (await fs.readdir(trash)).map((e) => e.name).sort();
+    } catch (err) {
+      recordError(ctx, 'readdir', trash, err);
+      continue;
+    }
+    for (const entryName of names) {
+      entries++;
+      const entry = path.join(trash, entryName);
+      let est: EntryStat;
+      try {
+        est = await fs.lstat(entry);
+      } catch (err) {
+        if (!isGone(err)) recordError(ctx, 'lstat', entry, err);
+        continue;
+      }
+      if (est.isDirectory()) await removeDirectory(entry, st.dev, ctx);
+      else await removeNonDirectory(entry, ctx, est);
+    }
+  }
+  const { bytesFreed, inodesFreed, refused, errors } = ctx.tally;
+  return { bytesFreed, inodesFreed, entries, refused, errors };
+}

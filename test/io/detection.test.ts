@@ -1,0 +1,172 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskFacts } from '../../src/core/facts.js';
+import { ThermosGcError } from '../../src/errors.js';
+import { detectExecutors, linkedExecutors, scanMesosRoot } from '../../src/io/executor-detector.js';
+import { isLegacyLogTree, taskLogPaths } from '../../src/io/log-paths.js';
+import { detectTasks, partitionTasks } from '../../src/io/task-detector.js';
+
+let base: string;
+
+async function touch(p: string, text = '{}'): Promise<void> {
+  await mkdir(path.dirname(p), { recursive: true });
+  await writeFile(p, text);
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'thermos-gc-detect-'));
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('detectTasks', () => {
+  it('lists active and finished tasks of several roots; first root wins; active wins over finished', async () => {
+    const r1 = path.join(base, 'r1');
+    const r2 = path.join(base, 'r2');
+    await touch(path.join(r1, 'tasks/active/a1'));
+    await touch(path.join(r1, 'tasks/active/both'));
+    await touch(path.join(r1, 'tasks/finished/both'));
+    await touch(path.join(r1, 'tasks/finished/f1'));
+    await touch(path.join(r1, 'tasks/finished/.dotted'));
+    await mkdir(path.join(r1, 'tasks/finished/a-directory'), { recursive: true });
+    await symlink(path.join(r1, 'tasks/finished/f1'), path.join(r1, 'tasks/finished/a-symlink'));
+    await touch(path.join(r2, 'tasks/active/f1'));
+    await touch(path.join(r2, 'tasks/finished/r2only'));
+
+    const { tasks, rejected } = await detectTasks([r1, r2]);
+    expect(tasks).toEqual([
+      { taskId: 'a1', root: r1, state: 'active' },
+      { taskId: 'both', root: r1, state: 'active' },
+      { taskId: '.dotted', root: r1, state: 'finished' },
+      { taskId: 'f1', root: r1, state: 'finished' },
+      { taskId: 'r2only', root: r2, state: 'finished' },
+    ]);
+    expect(rejected).toEqual([
+      { root: r1, name: 'both', state: 'finished', reason: 'also-active' },
+      { root: r2, name: 'f1', state: 'active', reason: 'duplicate', detail: r1 },
+    ]);
+    const { active, finished } = partitionTasks(tasks);
+    expect([...active].sort()).toEqual(['a1', 'both']);
+    expect([...finished].sort()).toEqual(['.dotted', 'f1', 'r2only']);
+  });
+
+  it('accepts the longest legal file name (255 bytes) as a task id', async () => {
+    const r = path.join(base, 'long');
+    const longest = 'x'.repeat(255);
+    await touch(path.join(r, 'tasks/active', longest));
+    const { tasks, rejected } = await detectTasks([r]);
+    expect(tasks.map((t) => t.taskId)).toEqual([longest]);
+    expect(rejected).toEqual([]);
+  });
+
+  it('treats a root without tasks/ as empty', async () => {
+    const r = path.join(base, 'empty-root');
+    await mkdir(r);
+    expect(await detectTasks([r])).toEqual({ tasks: [], rejected: [] });
+  });
+
+  it('refuses a missing root or a file as root with ERR_CONFIG naming the path', async () => {
+    const missing = path.join(base, 'no-such-root');
+    await expect(detectTasks([missing])).rejects.toMatchObject({ code: 'ERR_CONFIG', path: missing });
+    const file = path.join(base, 'a-file');
+    await touch(file);
+    const err = await detectTasks([file]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ThermosGcError);
+    expect(err).toMatchObject({ code: 'ERR_CONFIG', path: file });
+  });
+});
+
+describe('detectExecutors / linkedExecutors', () => {
+  let mesos: string;
+  beforeAll(async () => {
+    mesos = path.join(base, 'mesos');
+    const ex = (agent: string, fw: string, id: string): string =>
+      path.join(mesos, 'slaves', agent, 'frameworks', fw, 'executors', id, 'runs');
+    // A live thermos executor: a run dir and `latest` pointing at it.
+    await mkdir(path.join(ex('S0', 'F0', 'thermos-live'), 'run-1'), { recursive: true });
+    await symlink('run-1', path.join(ex('S0', 'F0', 'thermos-live'), 'latest'));
+    // Collected: only `latest` is left, dangling.
+    await mkdir(ex('S0', 'F0', 'thermos-collected'), { recursive: true });
+    await symlink('run-gone', path.join(ex('S0', 'F0', 'thermos-collected'), 'latest'));
+    // Only `latest`, pointing at a directory elsewhere: still collected.
+    await mkdir(ex('S0', 'F0', 'thermos-latest-dir'), { recursive: true });
+    await mkdir(path.join(base, 'elsewhere'), { recursive: true });
+    await symlink(path.join(base, 'elsewhere'), path.join(ex('S0', 'F0', 'thermos-latest-dir'), 'latest'));
+    // Not a thermos executor.
+    await mkdir(path.join(ex('S0', 'F0', 'aurora.gc'), 'run-9'), { recursive: true });
+    // Another agent and framework, two runs.
+    await mkdir(path.join(ex('S1', 'F1', 'thermos-two-runs'), 'r1'), { recursive: true });
+    await mkdir(path.join(ex('S1', 'F1', 'thermos-two-runs'), 'r2'), { recursive: true });
+    // A stray file where a run would be: not a run.
+    await touch(path.join(ex('S1', 'F1', 'thermos-file-run'), 'not-a-dir'));
+    // The bare prefix names no task.
+    await mkdir(path.join(ex('S1', 'F1', 'thermos-'), 'r'), { recursive: true });
+  });
+
+  it('finds real run directories only', async () => {
+    const runs = await detectExecutors(mesos);
+    expect(runs.map((r) => `${r.agentId}/${r.frameworkId}/${r.executorId}/${r.runId}`)).toEqual([
+      'S0/F0/aurora.gc/run-9',
+      'S0/F0/thermos-live/run-1',
+      'S1/F1/thermos-/r',
+      'S1/F1/thermos-two-runs/r1',
+      'S1/F1/thermos-two-runs/r2',
+    ]);
+    expect(runs[1]?.path).toBe(path.join(mesos, 'slaves/S0/frameworks/F0/executors/thermos-live/runs/run-1'));
+  });
+
+  it('links the task ids of thermos- executors that still have a run', async () => {
+    expect([...(await linkedExecutors(mesos))].sort()).toEqual(['live', 'two-runs']);
+  });
+
+  it('a missing work dir is empty, and says so', async () => {
+    const missing = path.join(base, 'no-mesos');
+    expect(await scanMesosRoot(missing)).toEqual({ rootExists: false, executors: [] });
+    expect((await linkedExecutors(missing)).size).toBe(0);
+    expect((await scanMesosRoot(mesos)).rootExists).toBe(true);
+  });
+});
+
+describe('taskLogPaths', () => {
+  const facts = (over: Partial<TaskFacts>): TaskFacts => ({ taskId: 't1', root: '/var/run/thermos', state: 'finished', statuses: [], ...over });
+
+  it('with a log_dir: files, then run dirs, then process dirs, then the log dir', () => {
+    expect(taskLogPaths('/r', facts({ logDir: '/sb/.logs/', processRuns: { web: 2, init: 1, zero: 0 } }))).toEqual([
+      '/sb/.logs/init/0/stdout',
+      '/sb/.logs/init/0/stderr',
+      '/sb/.logs/web/0/stdout',
+      '/sb/.logs/web/0/stderr',
+      '/sb/.logs/web/1/stdout',
+      '/sb/.logs/web/1/stderr',
+      '/sb/.logs/init/0',
+      '/sb/.logs/web/0',
+      '/sb/.logs/web/1',
+      '/sb/.logs/init',
+      '/sb/.logs/web',
+      '/sb/.logs',
+    ]);
+  });
+
+  it('skips unsafe process names and relative log dirs', () => {
+    expect(taskLogPaths('/r', facts({ logDir: '/l', processRuns: { '..': 1, 'a/b': 1, ok: 1 } }))).toEqual([
+      '/l/ok/0/stdout',
+      '/l/ok/0/stderr',
+      '/l/ok/0',
+      '/l/ok',
+      '/l',
+    ]);
+    expect(taskLogPaths('/r', facts({ logDir: 'relative/logs', processRuns: { ok: 1 } }))).toEqual([]);
+  });
+
+  it('legacy: the task’s own <root>/logs/<task_id> tree', () => {
+    const paths = taskLogPaths('/var/run/thermos', facts({ processRuns: { echo: 1 } }));
+    expect(paths).toEqual(['/var/run/thermos/logs/t1']);
+    expect(isLegacyLogTree(paths[0] as string, 't1')).toBe(true);
+    expect(isLegacyLogTree('/var/run/thermos/logs/t1', 't2')).toBe(false);
+    expect(isLegacyLogTree('/var/run/thermos/other/t1', 't1')).toBe(false);
+    expect(taskLogPaths('/r', facts({ taskId: '..' }))).toEqual([]);
+  });
+});
