@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'ERR_CONFIG'
   | 'ERR_USAGE'
   | 'ERR_AGENT'
-  | 'ERR_WORKER';
+  | 'ERR_WORKER'
+  | 'ERR_MESOS_ROOT_MISSING';
 
 export interface ErrorRecord {
   code: ErrorCode;
@@ -85,4 +86,9 @@ export class UsageError extends ThermosGcError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The Mesos work dir does not exist: which executors are linked is unknown (never "none"). */
+export function mesosRootMissing(mesosRoot: string): ThermosGcError {
+  return new ThermosGcError('ERR_MESOS_ROOT_MISSING', `Mesos work dir ${mesosRoot} does not exist: cannot tell which executors Mesos still keeps`, { path: mesosRoot });
 }

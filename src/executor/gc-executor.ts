@@ -9,6 +9,8 @@ import { errorMessage } from '../errors.js';
 import { GcQueue } from './gc-queue.js';
 import { runGc, type GcRunReport } from './gc-run.js';
 import { writeExecutorVars, type GcMetrics } from './metrics.js';
+import { diskPressureEnabled, runDiskPressureGc, type DiskPressureDeps } from './disk-pressure-gc.js';
+import { writeLastRunReport } from './run-report-file.js';
 import type { GcServices } from './services.js';
 
 export type ExecutorState = 'CREATED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
@@ -26,8 +28,10 @@ export interface GcExecutorOptions {
   services: GcServices;
   logger: Logger;
   metrics: GcMetrics;
-  /** Write executor_vars.json here after each run and on exit. */
+  /** Write executor_vars.json (and last_gc_run.json) here after each run and on exit. */
   varsDir?: string;
+  /** For disk-pressure GC. @default node's fs.statfs */
+  statfs?: DiskPressureDeps['statfs'];
 }
 
 export class GcExecutor {
@@ -39,6 +43,10 @@ export class GcExecutor {
   private readonly log: Logger;
   /** Reports of finished runs, newest last (tests and the demo read them). */
   readonly reports: GcRunReport[] = [];
+  /** The scheduler view of the last GC task run: disk-pressure GC keeps what it retains. */
+  private lastRetained: ReadonlyMap<string, number> | undefined;
+  /** Known to the last scheduler view and deleted by disk-pressure GC: reported with the next run. */
+  private readonly pressureDeleted = new Set<string>();
 
   constructor(private readonly opts: GcExecutorOptions) {
     this.log = opts.logger.child({ component: 'gc-executor' });
@@ -142,6 +150,7 @@ export class GcExecutor {
         }
       }
       await this.cleanOrphans();
+      await this.relieveDiskPressure(signal);
       if (shouldStop()) break;
       if (this.queue.queued !== undefined) continue;
       this.wake = new AbortController();
@@ -160,14 +169,33 @@ export class GcExecutor {
     const { driver, clock, config, services, metrics } = this.opts;
     this.log.info({ taskId, retained: retained.size }, 'launching garbage collection');
     try {
-      const input = signal === undefined ? { gcTaskId: taskId, retained, startMs: receivedMs } : { gcTaskId: taskId, retained, startMs: receivedMs, signal };
+      const alsoDeleted = [...this.pressureDeleted];
+      const input = { gcTaskId: taskId, retained, startMs: receivedMs, alsoDeleted, ...(signal === undefined ? {} : { signal }) };
       const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics });
       this.reports.push(report);
+      for (const id of alsoDeleted) this.pressureDeleted.delete(id);
     } catch (err) {
       this.log.error({ taskId, err: errorMessage(err) }, 'garbage collection failed');
       driver.sendStatusUpdate({ taskId, state: 'TASK_FAILED', message: `Garbage collection failed: ${errorMessage(err)}` });
     }
+    this.lastRetained = retained;
     await this.writeVars();
+  }
+
+  /** Disk-pressure GC (off unless configured): deletes the oldest finished tasks while a filesystem is too full. */
+  private async relieveDiskPressure(signal?: AbortSignal): Promise<void> {
+    const { clock, config, services, metrics } = this.opts;
+    if (!diskPressureEnabled(config)) return;
+    try {
+      const deps: DiskPressureDeps = { services, config, lastRetained: this.lastRetained, logger: this.opts.logger, metrics, nowMs: clock.now() };
+      if (this.opts.statfs !== undefined) deps.statfs = this.opts.statfs;
+      if (signal !== undefined) deps.signal = signal;
+      const outcome = await runDiskPressureGc(deps);
+      for (const id of outcome.deleted) if (this.lastRetained?.has(id) === true) this.pressureDeleted.add(id);
+      if (outcome.deleted.length > 0) await this.writeVars();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'disk-pressure GC failed');
+    }
   }
 
   private async cleanOrphans(): Promise<void> {
@@ -205,6 +233,8 @@ export class GcExecutor {
     if (this.opts.varsDir === undefined) return;
     try {
       await writeExecutorVars(this.opts.varsDir, this.opts.metrics);
+      const last = this.reports.at(-1);
+      if (last !== undefined) await writeLastRunReport(this.opts.varsDir, last);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'could not write executor_vars.json');
     }

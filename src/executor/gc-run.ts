@@ -8,6 +8,7 @@ import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
 import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
 import type { GcConfig } from '../config.js';
+import { ThermosGcError, errorMessage } from '../errors.js';
 import type { GcMetrics } from './metrics.js';
 import type { GcServices, SandboxCandidate } from './services.js';
 
@@ -19,6 +20,8 @@ export interface GcRunInput {
   /** When the GC task was received (epoch ms). */
   startMs: number;
   signal?: AbortSignal;
+  /** Task ids deleted outside this run (disk-pressure GC) to report in deleted_tasks too. */
+  alsoDeleted?: readonly string[];
 }
 
 export interface GcRunDeps {
@@ -49,6 +52,8 @@ export interface GcRunReport {
   bytesFreed: number;
   inodesFreed: number;
   killBudgetExceeded?: KillBudgetExceeded;
+  /** True when the Mesos work dir was missing (or unreadable): only local_gc was collected. */
+  linksUnknown?: boolean;
   phaseMs: { scan: number; reconcile: number; kill: number; delete: number };
   finishedMessage: string;
 }
@@ -67,6 +72,10 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const allFacts = await services.readFacts(listing.refs);
   const facts = new Map(allFacts.map((f) => [f.taskId, f]));
   for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
+  for (const f of allFacts) {
+    if (f.error !== undefined) log.warn({ taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+  }
   const t1 = clock.now();
 
   // Reconcile and report what the scheduler has wrong.
@@ -115,17 +124,18 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
 
   // Rescan: the kills moved tasks to finished.
   const after = await services.listTasks(roots);
-  const linked = await services.linkedExecutors();
+  const linked = await linkedOrUnknown(services, log);
   const finishedAfter = new Set<string>();
   const stateAfter = new Map<string, TaskRef>();
   for (const ref of after.refs) {
     stateAfter.set(ref.taskId, ref);
     if (ref.state === 'finished') finishedAfter.add(ref.taskId);
-    else if (!linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+    else if (linked !== undefined && !linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
   }
+  // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
-    finishedAfterKills: finishedAfter,
-    linked,
+    finishedAfterKills: linked === undefined ? new Set() : finishedAfter,
+    linked: linked ?? new Set(),
     localGc,
     retained: input.retained,
     remoteGc: ids(plan.remoteGc),
@@ -147,7 +157,8 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   for (const id of gcSet) if (!targeted.has(id)) outcome.failed.push(id);
 
   // Only tasks whose deletion actually happened are reported (scheduler-only ones always are).
-  const deletedTasks = deletedTasksToReport(input.retained, outcome.deleted, ids(plan.remoteGc));
+  // Plus what disk-pressure GC deleted since the last run that the last scheduler view knew.
+  const deletedTasks = [...new Set([...deletedTasksToReport(input.retained, outcome.deleted, ids(plan.remoteGc)), ...(input.alsoDeleted ?? [])])].sort();
   if (deletedTasks.length > 0) driver.sendFrameworkMessage(encodeSchedulerMessageDeletedTasks(deletedTasks));
 
   const finishedMessage =
@@ -177,6 +188,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     finishedMessage,
   };
   if (plan.killBudgetExceeded !== undefined) report.killBudgetExceeded = plan.killBudgetExceeded;
+  if (linked === undefined) report.linksUnknown = true;
 
   metrics.gc_runs++;
   metrics.tasks_deleted += report.deleted.length;
@@ -199,11 +211,23 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       bytesFreed: report.bytesFreed,
       inodesFreed: report.inodesFreed,
       killBudgetExceeded: report.killBudgetExceeded !== undefined,
+      linksUnknown: linked === undefined,
       phaseMs: report.phaseMs,
     },
     'garbage collection finished',
   );
   return report;
+}
+
+/** The linked executors, or undefined (logged) when they cannot be known. */
+async function linkedOrUnknown(services: GcServices, log: Logger): Promise<Set<string> | undefined> {
+  try {
+    return await services.linkedExecutors();
+  } catch (err) {
+    const code = err instanceof ThermosGcError ? err.code : undefined;
+    log.error({ code, err: errorMessage(err) }, 'cannot tell which executors Mesos keeps: deleting only tasks reconciliation marked (local_gc)');
+    return undefined;
+  }
 }
 
 function toRef(f: TaskRef): TaskRef {

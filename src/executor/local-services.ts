@@ -4,14 +4,14 @@ import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
 import { decideSandboxes } from '../core/sandbox-policy.js';
-import { ThermosGcError, errorMessage } from '../errors.js';
+import { ThermosGcError, errorMessage, mesosRootMissing } from '../errors.js';
 import {
   checkpointDir,
   coordinatorCheckpointPath,
   runnerCheckpointPath,
   taskFilePath,
 } from '../io/checkpoint-paths.js';
-import { linkedExecutors } from '../io/executor-detector.js';
+import { linkedTaskIds, scanMesosRoot } from '../io/executor-detector.js';
 import { taskLogPaths } from '../io/log-paths.js';
 import { scanOrphans } from '../io/orphan-scan.js';
 import { liveSnapshotProvider, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
@@ -75,7 +75,11 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
 
     readFacts: (refs: readonly TaskRef[]): Promise<TaskFacts[]> => Promise.all(refs.map((r) => readTaskFacts(r))),
 
-    linkedExecutors: () => linkedExecutors(config.mesosRoot),
+    async linkedExecutors(): Promise<Set<string>> {
+      const scan = await scanMesosRoot(config.mesosRoot);
+      if (!scan.rootExists) throw mesosRootMissing(config.mesosRoot);
+      return linkedTaskIds(scan.executors);
+    },
 
     async killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome> {
       try {

@@ -16,6 +16,10 @@ export interface MetricsSnapshot {
   scan_ms: number;
   updates_pending_ack: number;
   kill_budget_exceeded: number;
+  disk_used_share: number;
+  inode_used_share: number;
+  disk_pressure_deleted: number;
+  worker_pool_utilisation: number;
 }
 
 export class GcMetrics {
@@ -32,11 +36,26 @@ export class GcMetrics {
   last_run_duration_ms = 0;
   scan_ms = 0;
   kill_budget_exceeded = 0;
+  /** Gauge: used share of the fullest sandbox filesystem (0 until disk-pressure GC samples it). */
+  disk_used_share = 0;
+  inode_used_share = 0;
+  /** Tasks deleted by disk-pressure GC. */
+  disk_pressure_deleted = 0;
+  private poolUtilisationSource: (() => number) | undefined;
   /** Where the pending-acknowledgement count comes from (the driver); 0 when unset. */
   private pendingAckSource: (() => number) | undefined;
 
   setPendingAckSource(source: () => number): void {
     this.pendingAckSource = source;
+  }
+
+  /** Where the worker pool's busy share (0..1) comes from; 0 when unset (no pool). */
+  setPoolUtilisationSource(source: () => number): void {
+    this.poolUtilisationSource = source;
+  }
+
+  get worker_pool_utilisation(): number {
+    return this.poolUtilisationSource === undefined ? 0 : this.poolUtilisationSource();
   }
 
   get updates_pending_ack(): number {
@@ -57,6 +76,10 @@ export class GcMetrics {
       scan_ms: this.scan_ms,
       updates_pending_ack: this.updates_pending_ack,
       kill_budget_exceeded: this.kill_budget_exceeded,
+      disk_used_share: this.disk_used_share,
+      inode_used_share: this.inode_used_share,
+      disk_pressure_deleted: this.disk_pressure_deleted,
+      worker_pool_utilisation: this.worker_pool_utilisation,
     };
   }
 }

@@ -131,7 +131,9 @@ export class GcPrometheus {
     const help = known?.help ?? field;
     const scale = known?.scale ?? 1;
     const { metrics } = this.sources;
-    const read = (): number | undefined => metricValues(metrics)[field];
+    const pool = this.sources.poolUtilisation;
+    // An explicit pool source wins over the metrics object's own (unset → 0) gauge.
+    const read = (): number | undefined => (field === 'worker_pool_utilisation' && pool !== undefined ? pool() : metricValues(metrics)[field]);
     if (known?.kind === 'counter') {
       new Counter({
         name,

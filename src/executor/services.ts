@@ -54,7 +54,10 @@ export interface GcServices {
   listTasks(roots: readonly string[]): Promise<TaskListing>;
   /** Reads the runner checkpoint of each task; never rejects for a bad checkpoint (sets `error`). */
   readFacts(refs: readonly TaskRef[]): Promise<TaskFacts[]>;
-  /** Task ids whose thermos- executor still has a real run directory. */
+  /**
+   * Task ids whose thermos- executor still has a real run directory. Rejects (ERR_MESOS_ROOT_MISSING)
+   * when the Mesos work dir does not exist: which executors are linked is then unknown, never "none".
+   */
   linkedExecutors(): Promise<Set<string>>;
   /** Kills or loses one task; never rejects: a failure comes back as `ok: false`. */
   killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome>;

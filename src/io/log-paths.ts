@@ -8,6 +8,7 @@
 // after the task and is the task's own: the deleter removes it recursively.
 import path from 'node:path';
 import type { TaskFacts } from '../core/facts.js';
+import { isStrictlyInside, normaliseAbsolute } from '../core/sandbox-policy.js';
 import { isSafePathComponent, isSafeTaskId } from '../core/task-id.js';
 
 export const LOG_FILES: readonly string[] = ['stdout', 'stderr'];
@@ -34,6 +35,10 @@ export function taskLogPaths(root: string, facts: TaskFacts): string[] {
   }
   if (!path.isAbsolute(facts.logDir)) return [];
   const logDir = path.normalize(facts.logDir).replace(/(.)\/+$/, '$1');
+  // Logs inside the sandbox (Aurora's `<sandbox>/.logs`) go with the sandbox. Named one by one
+  // they would be a kept task's files whenever the sandbox is shared (and so refused).
+  const sandbox = facts.sandbox === undefined ? undefined : normaliseAbsolute(facts.sandbox);
+  if (sandbox !== undefined && sandbox !== '/' && (logDir === sandbox || isStrictlyInside(logDir, sandbox))) return [];
   const files: string[] = [];
   const runDirs: string[] = [];
   const processDirs: string[] = [];

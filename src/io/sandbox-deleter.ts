@@ -135,11 +135,44 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
   return removeDirectory(p, st.dev, ctx);
 }
 
+/**
+ * The task-owned directories `p` is reached through: its ancestors that the same target also
+ * names (run, process and log dirs; the checkpoint dir), and the `logs` dir of a legacy log tree.
+ * A symlink there would redirect the deletion outside the task's files.
+ */
+function ownedAncestors(p: string, listed: ReadonlySet<string>, legacy: boolean): string[] {
+  const chain: string[] = [];
+  for (let a = path.dirname(p); listed.has(a) && a !== path.dirname(a); a = path.dirname(a)) chain.push(a);
+  if (legacy) chain.push(path.dirname(p));
+  return chain;
+}
+
 /** A log or metadata path: unlink files; directories recursively or only when empty. */
-async function deletePath(p: string, kind: PathKind, ctx: RemovalContext, sh: Shared, taskId: string): Promise<boolean> {
+async function deletePath(
+  p: string,
+  kind: PathKind,
+  ctx: RemovalContext,
+  sh: Shared,
+  taskId: string,
+  listed: ReadonlySet<string>,
+): Promise<boolean> {
   if (!path.isAbsolute(p)) {
     ctx.tally.refused.push({ path: p, reason: 'relative' });
     return false;
+  }
+  for (const a of ownedAncestors(p, listed, kind === 'log' && isLegacyLogTree(p, taskId))) {
+    try {
+      if ((await sh.fs.lstat(a)).isSymbolicLink()) {
+        // A link this target names itself is unlinked later (never followed): `p` goes with it.
+        if (listed.has(a)) return true;
+        ctx.tally.refused.push({ path: p, reason: 'symlink-in-path' });
+        return false;
+      }
+    } catch (err) {
+      if (isGone(err)) return true;
+      recordError(ctx, 'lstat', a, err);
+      return false;
+    }
   }
   let st: EntryStat;
   try {
@@ -209,12 +242,13 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
     const sandbox = target.sandbox;
     await one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
   }
+  const listed = new Set([...target.logPaths, ...target.metadataPaths]);
   // Deepest first, so files go before the directories that hold them.
   for (const [kind, paths] of [['log', target.logPaths], ['metadata', target.metadataPaths]] as const) {
     const ordered = [...new Set(paths)].sort((a, b) => segments(b) - segments(a));
     for (const p of ordered) {
       if (sh.signal?.aborted === true) break;
-      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId));
+      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed));
     }
   }
   if (sh.signal?.aborted === true && !ctx.tally.errors.some((e) => e.message.includes('abort'))) {

@@ -1,0 +1,49 @@
+// `npm run bench` entry: scan, deletion, process inspection, peak RSS and the codec's replay
+// bench; each printed as a table and written to bench/results.json (`--quick`: a small version
+// for CI, written to bench/results.quick.json). `--dir <path>` picks where agents are generated.
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { deleteBench } from './delete.js';
+import { inspectBench } from './inspect-processes.js';
+import { replayBench } from './replay.js';
+import { rssBench } from './rss.js';
+import { scanBench } from './scan.js';
+import { printTable, type BenchContext } from './table.js';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, dir: { type: 'string' }, only: { type: 'string', multiple: true } },
+});
+const quick = values.quick === true;
+const parallelism = availableParallelism();
+const ctx: BenchContext = {
+  quick,
+  baseDir: values.dir ?? tmpdir(),
+  workerCounts: [...new Set([0, 1, 2, parallelism])],
+};
+const wanted = (name: string): boolean => values.only === undefined || values.only.includes(name);
+
+const started = Date.now();
+console.log(`thermos-gc bench${quick ? ' (quick)' : ''}: node ${process.version}, ${parallelism} cpus (${cpus()[0]?.model ?? '?'}), dir ${ctx.baseDir}`);
+const results: Record<string, unknown> = {
+  meta: { date: new Date().toISOString(), quick, node: process.version, availableParallelism: parallelism, dir: ctx.baseDir },
+};
+if (wanted('replay')) {
+  const replay = await replayBench({ quick });
+  printTable(
+    'Checkpoint replay (codec)',
+    replay.map((r) => ({ name: r.name, 'ops/s': Math.round(r.opsPerSec), 'records/s': Math.round(r.recordsPerSec), 'MB/s': r.mbPerSec })),
+  );
+  results.replay = replay;
+}
+if (wanted('scan')) results.scan = await scanBench(ctx);
+if (wanted('delete')) results.delete = await deleteBench(ctx);
+if (wanted('inspect')) results.inspect = await inspectBench(ctx);
+if (wanted('rss')) results.rss = await rssBench(ctx);
+(results.meta as Record<string, unknown>).totalMs = Date.now() - started;
+
+// dist/bench/run.js → <repo>/bench/results*.json
+const out = fileURLToPath(new URL(`../../bench/${quick ? 'results.quick.json' : 'results.json'}`, import.meta.url));
+await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${out} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -1,0 +1,84 @@
+// The Piscina pool behind the heavy jobs. Each batch is one message; a batch gets a timeout
+// (AbortSignal): a worker that hangs is terminated and a crashed one replaced by Piscina, the
+// batch fails with a WorkerError and the pool keeps serving the next ones.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { errorMessage } from '../errors.js';
+import type { JobName, JobTable } from './jobs.js';
+import { WorkerError, payloadItems, type JobRunner, type RunOptions, type RunnerStats, type WorkerFailure } from './job-runner.js';
+
+export const DEFAULT_BATCH_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * The compiled worker file `dist/workers/<name>.js`. From dist/src/pool/ it sits at ../../workers/;
+ * when this module runs from sources (tests under vitest) the build output is at ../../dist/workers/.
+ */
+export function resolveWorkerFile(name = 'gc-worker'): string {
+  const candidates = [new URL(`../../workers/${name}.js`, import.meta.url), new URL(`../../dist/workers/${name}.js`, import.meta.url)];
+  for (const url of candidates) {
+    const file = fileURLToPath(url);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`worker file ${name}.js not found (run npm run build): looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')}`);
+}
+
+export interface GcPoolOptions {
+  /** Worker threads (at least 1). */
+  threads: number;
+  /** @default dist/workers/gc-worker.js */
+  workerFile?: string;
+  /** A batch still running after this is aborted (its worker terminated). @default 10 min */
+  batchTimeoutMs?: number;
+  /** Idle threads exit after this. @default 60 s */
+  idleTimeoutMs?: number;
+}
+
+function isAbortError(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'AbortError';
+}
+
+export class GcPool implements JobRunner {
+  readonly threads: number;
+  readonly stats: RunnerStats = { messages: 0, failures: 0 };
+  private readonly piscina: Piscina;
+  private readonly batchTimeoutMs: number;
+
+  constructor(opts: GcPoolOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError('GcPool: threads must be an integer ≥ 1');
+    this.threads = opts.threads;
+    this.batchTimeoutMs = opts.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS;
+    this.piscina = new Piscina({
+      filename: opts.workerFile ?? resolveWorkerFile(),
+      minThreads: 0,
+      maxThreads: opts.threads,
+      idleTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    });
+    // A worker's death also surfaces as the rejection of its batch; this only keeps the emitter
+    // from throwing when no batch was in flight.
+    this.piscina.on('error', () => undefined);
+  }
+
+  async run<K extends JobName>(job: K, payload: JobTable[K]['payload'], opts: RunOptions = {}): Promise<JobTable[K]['result']> {
+    this.stats.messages++;
+    const timeout = AbortSignal.timeout(this.batchTimeoutMs);
+    const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
+    try {
+      return (await this.piscina.run(payload, { name: job, signal })) as JobTable[K]['result'];
+    } catch (err) {
+      this.stats.failures++;
+      let failure: WorkerFailure = 'failed';
+      if (timeout.aborted) failure = 'timeout';
+      else if (opts.signal?.aborted === true || isAbortError(err)) failure = 'aborted';
+      else if (/exited|terminat/i.test(errorMessage(err))) failure = 'crashed';
+      const message = failure === 'timeout' ? `no result after ${this.batchTimeoutMs} ms` : errorMessage(err);
+      throw new WorkerError(job, failure, payloadItems(payload), message, err);
+    }
+  }
+
+  /** Lets running batches finish, then stops the threads. */
+  async close(): Promise<void> {
+    await this.piscina.close();
+  }
+}

@@ -1,0 +1,136 @@
+// End-to-end harness: the compiled `bin/thermos-gc.js` as a real executor process against the
+// AgentSimulator over loopback HTTP. Builds dist/ first when a source is newer than the build.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PlanOutput } from '../../src/cli/plan.js';
+import { scheduleStatusName } from '../../src/core/states.js';
+import { lockExclusiveWithTimeout, unlock } from '../../src/io/flock.js';
+import type { AgentSimulator, SpawnExecutorOptions } from '../../src/sim/agent-simulator.js';
+import { generateAgent, type DenseAgent, type DenseAgentOptions } from '../../src/sim/dense-agent.js';
+import type { TaskStatusJson } from '../../src/io/mesos/types.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(REPO, 'bin', 'thermos-gc.js');
+const BUILT = [path.join(REPO, 'dist', 'src', 'cli', 'main.js'), path.join(REPO, 'dist', 'src', 'cli', 'executor.js')];
+
+/** Quick recovery so restarts and failures take well under a second or two. */
+export const FAST_ENV: SpawnExecutorOptions = {
+  checkpoint: true,
+  recoveryTimeout: '4secs',
+  subscriptionBackoffMax: '200ms',
+  shutdownGracePeriod: '3secs',
+};
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsCurrent(): boolean {
+  if (!BUILT.every((f) => existsSync(f))) return false;
+  const built = Math.min(...BUILT.map((f) => statSync(f).mtimeMs));
+  const sources = Math.max(...['src', 'workers'].filter((d) => existsSync(path.join(REPO, d))).map((d) => newestMtime(path.join(REPO, d))));
+  return sources <= built;
+}
+
+/** Compiles dist/ (tsc -p tsconfig.build.json) unless it is newer than every source; one build at a time. */
+export async function ensureBuilt(): Promise<void> {
+  if (buildIsCurrent()) return;
+  const fd = await lockExclusiveWithTimeout(path.join(os.tmpdir(), 'thermos-gc-e2e-build.lock'), 120_000);
+  try {
+    if (buildIsCurrent()) return;
+    // Type errors in files being edited elsewhere still emit JavaScript; only a missing output is fatal.
+    const r = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
+    if (!BUILT.every((f) => existsSync(f))) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    unlock(fd);
+    closeSync(fd);
+  }
+}
+
+export interface ExecutorProcess {
+  child: ChildProcess;
+  stderr(): string;
+  stdout(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Spawns `thermos-gc executor <args>` as the simulator's executor. */
+export function spawnExecutor(sim: AgentSimulator, args: readonly string[], options: SpawnExecutorOptions = {}): ExecutorProcess {
+  const child = sim.spawnExecutor([process.execPath, BIN, 'executor', ...args], { ...FAST_ENV, ...options });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, stderr: () => err, stdout: () => out, exited };
+}
+
+/** SIGKILLs every executor still running (afterEach). */
+export function killExecutors(): void {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A dense agent whose active tasks look alive to the orphan pass (their runner checkpoints were
+ * written just now), so the executor's startup orphan pass leaves the tree as the plan sees it.
+ */
+export async function denseAgent(dir: string, opts: DenseAgentOptions): Promise<DenseAgent> {
+  const agent = await generateAgent(dir, opts);
+  const now = new Date();
+  const active = new Set(agent.taskIds.active);
+  await Promise.all(agent.runnerCheckpoints.filter((p) => active.has(path.basename(path.dirname(p)))).map((p) => utimes(p, now, now)));
+  return agent;
+}
+
+/** The config flags pointing the executor at a dense agent. */
+export function agentArgs(agent: DenseAgent): string[] {
+  return ['--checkpoint-root', agent.checkpointRoot, '--mesos-root', agent.mesosRoot, '--sandbox-root', agent.sandboxRoot];
+}
+
+/** Common flags: no worker threads, short persistence, no periodic orphan passes. */
+export const QUICK_FLAGS = ['--workers', '0', '--persistence-wait', '100ms', '--poll-wait', '1h'];
+
+export function updatesFor(sim: AgentSimulator, taskId: string): TaskStatusJson[] {
+  return sim.updates.filter((u) => u.status.task_id.value === taskId).map((u) => u.status);
+}
+
+export function hasState(sim: AgentSimulator, taskId: string, state: string): boolean {
+  return updatesFor(sim, taskId).some((s) => s.state === state);
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+/** `thermos-gc plan --json` for `agent` and a view, "received" at `nowS` (epoch seconds). */
+export async function runPlan(agent: DenseAgent, retained: ReadonlyMap<string, number>, nowS: number, dir: string): Promise<PlanOutput> {
+  const file = path.join(dir, `retained-${process.hrtime.bigint()}.json`);
+  await writeFile(file, JSON.stringify(Object.fromEntries([...retained].map(([id, s]) => [id, scheduleStatusName(s)]))));
+  const r = spawnSync(process.execPath, [BIN, 'plan', '--json', '--retained', file, '--now', String(nowS), ...agentArgs(agent)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`plan failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as PlanOutput;
+}

@@ -1,0 +1,63 @@
+// The worker-side sync readers must agree with the reference implementations, including on the
+// odd cases: broken and missing checkpoints, symlinked and dangling run directories.
+import { mkdir, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskRef } from '../../src/core/facts.js';
+import { linkedExecutors } from '../../src/io/executor-detector.js';
+import { detectTasks } from '../../src/io/task-detector.js';
+import { readTaskFacts } from '../../src/io/task-facts-reader.js';
+import { linkedExecutorsSync, readFactsSync } from '../../src/pool/sync-io.js';
+import type { DenseAgent } from '../../src/sim/dense-agent.js';
+import { agentIn, removeDir, tempDir } from './agent-fixture.js';
+
+describe('worker-side sync readers', () => {
+  let dir: string;
+  let agent: DenseAgent;
+  let refs: TaskRef[];
+  beforeAll(async () => {
+    dir = await tempDir();
+    agent = await agentIn(dir, { tasks: 40 });
+    refs = (await detectTasks([agent.checkpointRoot])).tasks;
+  });
+  afterAll(async () => removeDir(dir));
+
+  it('reads the same facts as readTaskFacts, errors included', async () => {
+    const [truncated, missing, garbage] = refs.slice(-3) as [TaskRef, TaskRef, TaskRef];
+    const ckpt = (r: TaskRef): string => path.join(r.root, 'checkpoints', r.taskId, 'runner');
+    await truncate(ckpt(truncated), 30);
+    await unlink(ckpt(missing));
+    await writeFile(ckpt(garbage), Buffer.from([0, 0, 0, 3, 99, 1, 2]));
+    const expected = await Promise.all(refs.map((r) => readTaskFacts(r)));
+    const got = await readFactsSync(refs);
+    expect(got).toStrictEqual(expected);
+    expect(got.slice(-3).map((f) => f.error?.code)).toEqual([expect.stringMatching(/^ERR_/), 'ERR_CKPT_MISSING', expect.stringMatching(/^ERR_/)]);
+  });
+
+  it('finds the same linked executors as the detector, links followed and latest excluded', async () => {
+    const executors = path.join(agent.mesosRoot, 'slaves/S0/frameworks/F0/executors');
+    const real = path.join(dir, 'elsewhere');
+    await mkdir(real, { recursive: true });
+    // A run dir that is a link to a directory counts; a dangling link, a file and `latest` do not.
+    await mkdir(path.join(executors, 'thermos-linked-run/runs'), { recursive: true });
+    await symlink(real, path.join(executors, 'thermos-linked-run/runs/R9'));
+    await mkdir(path.join(executors, 'thermos-dangling/runs'), { recursive: true });
+    await symlink(path.join(dir, 'nowhere'), path.join(executors, 'thermos-dangling/runs/R1'));
+    await mkdir(path.join(executors, 'thermos-file/runs'), { recursive: true });
+    await writeFile(path.join(executors, 'thermos-file/runs/R1'), '');
+    await mkdir(path.join(executors, 'thermos-latest-dir/runs/latest'), { recursive: true });
+    await mkdir(path.join(executors, 'thermos-hidden/runs/.R1'), { recursive: true });
+    await mkdir(path.join(executors, 'other-executor/runs/R1'), { recursive: true });
+    // A framework reached through a link is walked too.
+    await mkdir(path.join(real, 'executors/thermos-via-link/runs/R1'), { recursive: true });
+    await symlink(real, path.join(agent.mesosRoot, 'slaves/S0/frameworks/F1'));
+
+    const expected = [...(await linkedExecutors(agent.mesosRoot))].sort();
+    expect(linkedExecutorsSync(agent.mesosRoot)).toEqual(expected);
+    expect(expected).toEqual(expect.arrayContaining(['linked-run', 'hidden', 'via-link', ...agent.linked]));
+    expect(expected).not.toContain('dangling');
+    expect(expected).not.toContain('file');
+    expect(expected).not.toContain('latest-dir');
+    expect(linkedExecutorsSync(path.join(dir, 'no-such-root'))).toEqual([]);
+  });
+});

@@ -1,0 +1,8 @@
+// Piscina entry point: one named export per job (the pool selects it with `name`). Thin: the
+// jobs live in src/pool/jobs.ts, and `--workers 0` runs their async twins on the main thread.
+export {
+  readFactsInWorker as readFacts,
+  deleteTargetsInWorker as deleteTargets,
+  snapshotProcessesJob as snapshotProcesses,
+  linkedExecutorsInWorker as linkedExecutors,
+} from '../src/pool/jobs.js';
