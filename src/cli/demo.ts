@@ -3,7 +3,7 @@
 // loopback HTTP, sends one GC task with a realistic scheduler view, and prints what happened next
 // to what `plan` predicted. No Mesos installation is needed; everything is removed afterwards.
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,6 @@ import { readLastRunReport } from '../executor/run-report-file.js';
 import { formatBytes, formatDuration, formatRunReport } from '../report/run-report.js';
 import { AgentSimulator } from '../sim/agent-simulator.js';
 import { generateAgent, type DenseAgent } from '../sim/dense-agent.js';
-import { readFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
 import { planOutput, scanForPlan, type PlanOutput } from './plan.js';
 
