@@ -22,4 +22,9 @@ export interface Driver {
   sendFrameworkMessage(data: Uint8Array): void;
   /** Close the connection once pending updates had their chance; the executor then exits. */
   stop(): Promise<void>;
+  /**
+   * Updates not yet acknowledged by the agent. A driver that tracks acknowledgements waits for
+   * them in stop(); one that cannot (undefined) gets the original's blind persistence wait.
+   */
+  pendingAcks?(): number;
 }

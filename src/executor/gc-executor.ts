@@ -224,8 +224,10 @@ export class GcExecutor {
       driver.sendStatusUpdate({ taskId: skipped.taskId, state: 'TASK_FINISHED', message: MSG_SKIPPED_SHUTDOWN });
     }
     await this.writeVars();
-    // Give the agent time to take the last updates before the connection closes.
-    await clock.sleep(config.persistenceWaitMs);
+    // Give the agent time to take the last updates before the connection closes (MESOS-243). A
+    // driver that tracks acknowledgements waits for exactly those in stop(), bounded by the same
+    // persistence wait; sleeping here as well would spend the shutdown grace period twice.
+    if (driver.pendingAcks === undefined) await clock.sleep(config.persistenceWaitMs);
     await driver.stop();
   }
 

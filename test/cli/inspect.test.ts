@@ -66,7 +66,7 @@ function modelTask(i: number): { id: string; records: RunnerCkpt[]; want: Entry 
   const id = `role-env-job-${i}-${(i * 2654435761) % 100000}`;
   const launch = 1_700_000_000_000 + i * 1000;
   const finished = i % 3 !== 0;
-  const header = { taskId: id, launchTimeMs: launch, sandbox: `/var/lib/mesos/s/${id}/sandbox`, logDir: `/var/lib/mesos/s/${id}/sandbox/.logs`, hostname: 'agent-1', user: 'www', uid: 1000 + (i % 7), ports: i % 2 === 0 ? { http: 31000 + i } : {} };
+  const header = { taskId: id, launchTimeMs: launch, sandbox: `/var/lib/mesos/s/${id}/sandbox`, logDir: `/var/lib/mesos/s/${id}/sandbox/.logs`, hostname: 'agent-1', user: 'www', uid: 1000 + (i % 7), ports: (i % 2 === 0 ? { http: 31000 + i } : {}) as Record<string, number> };
   const records: RunnerCkpt[] = [];
   const statuses: Array<Record<string, unknown>> = [];
   const pushStatus = (state: number, ts: number): void => {

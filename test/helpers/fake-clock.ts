@@ -63,8 +63,16 @@ export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-/** Runs the event loop until something sleeps on the clock (the code under test is waiting). */
-export async function untilSleeping(clock: FakeClock, count = 1, maxRounds = 10_000): Promise<void> {
-  for (let i = 0; i < maxRounds && clock.pendingSleeps < count; i++) await new Promise<void>((r) => setImmediate(r));
+/**
+ * Runs the event loop until something sleeps on the clock (the code under test is waiting).
+ * Real I/O may be in flight, so the bound is generous real time, not a number of turns: a loaded
+ * CI machine must not turn a slow disk into a failure.
+ */
+export async function untilSleeping(clock: FakeClock, count = 1, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; clock.pendingSleeps < count && Date.now() < deadline; i++) {
+    // Spin on setImmediate first (fast when nothing waits on I/O), then yield to timers and I/O.
+    await new Promise<void>((r) => (i < 1000 ? setImmediate(r) : setTimeout(r, 2)));
+  }
   if (clock.pendingSleeps < count) throw new Error('nothing went to sleep on the fake clock');
 }
