@@ -4,6 +4,7 @@
 import { closeSync, openSync } from 'node:fs';
 import fsExt from 'fs-ext';
 import { ThermosGcError } from '../errors.js';
+import { systemClock } from './system-clock.js';
 
 const DEFAULT_POLL_MS = 25;
 
@@ -35,24 +36,6 @@ export interface LockWaitOptions {
   openFlags?: string;
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Waits for an exclusive flock on `target` (a path, opened here, or an open fd), polling with a
  * non-blocking attempt. Resolves with the locked fd (the caller unlocks and, for a path, closes it).
@@ -77,7 +60,7 @@ export async function lockExclusiveWithTimeout(
       if (left <= 0) {
         throw new ThermosGcError('ERR_LOCK', `lock still held after ${timeoutMs} ms`, pathDetail(path));
       }
-      await delay(Math.min(pollMs, left), options.signal);
+      await systemClock.sleep(Math.min(pollMs, left), options.signal);
     }
   } catch (err) {
     if (path !== undefined) closeSync(fd);

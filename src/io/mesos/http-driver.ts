@@ -10,7 +10,7 @@ import { ThermosGcError, errorMessage } from '../../errors.js';
 import { postCall } from './agent-http.js';
 import type { MesosExecutorEnv } from './env.js';
 import { Subscription, type LossCause } from './subscription.js';
-import { systemClock } from './system-clock.js';
+import { systemClock } from '../system-clock.js';
 import { UpdateLedger, type Outgoing } from './update-ledger.js';
 import { decodeExecutorEvent } from './events.js';
 import {

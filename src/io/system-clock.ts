@@ -1,5 +1,5 @@
 // The real clock behind the Clock port (src/core/ports.ts).
-import type { Clock } from '../../core/ports.js';
+import type { Clock } from '../core/ports.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
