@@ -12,7 +12,7 @@ import { GcPrometheus } from '../executor/prometheus.js';
 import type { GcServices } from '../executor/services.js';
 import { parseMesosEnv, type MesosExecutorEnv } from '../io/mesos/env.js';
 import { DRIVER_EXIT_OK, MesosHttpDriver } from '../io/mesos/http-driver.js';
-import { systemClock } from '../io/mesos/system-clock.js';
+import { systemClock } from '../io/system-clock.js';
 import { startMetricsServer, type MetricsServer } from '../io/metrics-server.js';
 import { createLogger, type Logger } from '../log.js';
 import { buildServices } from '../executor/build-services.js';
