@@ -64,6 +64,9 @@ export async function deleteBench(ctx: BenchContext): Promise<DeleteResult[]> {
     const dir = await benchDir(ctx.baseDir, `delete-${m.method.replace(/\W+/g, '')}`);
     try {
       const agent = await generate(dir, n);
+      // Flush the generator's writes first: otherwise whichever method runs first also pays for
+      // the writeback of the tree it is deleting.
+      await run('sync');
       rows.push({ sandboxes: n, files: agent.files, method: m.method, ms: await m.remove(agent) });
     } finally {
       await removeTree(dir);

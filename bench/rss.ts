@@ -65,7 +65,9 @@ async function child(specFile: string): Promise<void> {
   );
   const runMs = performance.now() - t0;
   await services.close();
+  const mem = process.memoryUsage();
   const out = {
+    mainHeapTotalMiB: mem.heapTotal / 2 ** 20,
     maxRssKiB: process.resourceUsage().maxRSS,
     vmHwmKiB: vmHwmKiB(),
     runMs,

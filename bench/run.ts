@@ -1,8 +1,9 @@
 // `npm run bench` entry: scan, deletion, process inspection, peak RSS and the codec's replay
 // bench; each printed as a table and written to bench/results.json (`--quick`: a small version
-// for CI, written to bench/results.quick.json). `--dir <path>` picks where agents are generated.
+// for CI, written to bench/results.quick.json). `--dir <path>` picks where agents are generated;
+// `--only scan --only rss` runs some suites (replay, scan, delete, inspect, rss).
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deleteBench } from './delete.js';
@@ -43,7 +44,12 @@ if (wanted('inspect')) results.inspect = await inspectBench(ctx);
 if (wanted('rss')) results.rss = await rssBench(ctx);
 (results.meta as Record<string, unknown>).totalMs = Date.now() - started;
 
-// dist/bench/run.js → <repo>/bench/results*.json
+// dist/bench/run.js → <repo>/bench/results*.json. With --only, the other suites' earlier results are kept.
 const out = fileURLToPath(new URL(`../../bench/${quick ? 'results.quick.json' : 'results.json'}`, import.meta.url));
-await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+let merged = results;
+if (values.only !== undefined) {
+  const earlier = await readFile(out, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({}));
+  merged = { ...earlier, ...results, meta: { ...results.meta as object, only: values.only } };
+}
+await writeFile(out, `${JSON.stringify(merged, null, 2)}\n`);
 console.log(`\nwrote ${out} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -10,6 +10,7 @@ import { WorkerError, payloadItems, type JobRunner, type RunOptions, type Runner
 
 export const DEFAULT_BATCH_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+const YOUNG_GENERATION_MB = 8;
 
 /**
  * The compiled worker file `dist/workers/<name>.js`. From dist/src/pool/ it sits at ../../workers/;
@@ -54,6 +55,9 @@ export class GcPool implements JobRunner {
       minThreads: 0,
       maxThreads: opts.threads,
       idleTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      // A batch's garbage is small and short-lived: a small young generation keeps each thread's
+      // heap (and so the process's RSS) from growing to V8's defaults.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     // A worker's death also surfaces as the rejection of its batch; this only keeps the emitter
     // from throwing when no batch was in flight.

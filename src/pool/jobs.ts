@@ -1,7 +1,7 @@
-// The three heavy jobs, as plain functions over plain data: a worker thread runs them (see
-// workers/gc-worker.ts) and `--workers 0` runs the very same functions on the main thread.
-// Each job handles one batch (hundreds of tasks): inline with bounded async concurrency (the main
-// thread must keep its event loop), in a worker over plain syscalls (`…InWorker`).
+// The heavy jobs (checkpoint replay, Mesos run dirs, process snapshot, deletion) as plain
+// functions over plain data, one batch (hundreds of tasks) per call. `--workers 0` runs them on
+// the main thread with bounded async concurrency (its event loop must keep turning); a worker
+// thread runs the `…InWorker` twins, the same semantics over plain syscalls (see sync-io.ts).
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
 import { linkedExecutors } from '../io/executor-detector.js';
 import { snapshotProcesses, type ProcessInfo } from '../io/process-table.js';
