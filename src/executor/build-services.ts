@@ -33,5 +33,5 @@ export async function buildServices(config: GcConfig, logger: Logger): Promise<B
       return pooled.linkedExecutors();
     },
   };
-  return { services, close: () => pooled.close() };
+  return { services, utilisation: () => pooled.runner.utilisation(), close: () => pooled.close() };
 }

@@ -81,6 +81,11 @@ export class GcPool implements JobRunner {
     }
   }
 
+  /** Piscina's own figure: time spent running tasks over the capacity of the threads. */
+  utilisation(): number {
+    return this.piscina.utilization;
+  }
+
   /** Lets running batches finish, then stops the threads. */
   async close(): Promise<void> {
     await this.piscina.close();

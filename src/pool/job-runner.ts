@@ -36,6 +36,8 @@ export interface JobRunner {
   /** Worker threads at most; 0 when jobs run inline on the main thread. */
   readonly threads: number;
   readonly stats: RunnerStats;
+  /** Busy share of the worker threads since start (0..1); 0 when jobs run inline. */
+  utilisation(): number;
   run<K extends JobName>(job: K, payload: JobTable[K]['payload'], opts?: RunOptions): Promise<JobTable[K]['result']>;
   close(): Promise<void>;
 }
@@ -51,6 +53,10 @@ export function payloadItems(payload: unknown): number {
 export class InlineJobRunner implements JobRunner {
   readonly threads = 0;
   readonly stats: RunnerStats = { messages: 0, failures: 0 };
+
+  utilisation(): number {
+    return 0;
+  }
 
   async run<K extends JobName>(job: K, payload: JobTable[K]['payload'], opts: RunOptions = {}): Promise<JobTable[K]['result']> {
     this.stats.messages++;
