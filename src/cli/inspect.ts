@@ -8,6 +8,7 @@ import { processStateName, taskStateName } from '../core/states.js';
 import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { detectTasks } from '../io/task-detector.js';
+import { mapBounded } from '../map-bounded.js';
 import type { CliIo } from './io.js';
 
 const HELP = `usage: thermos-gc inspect --checkpoint-root DIR [--checkpoint-root DIR ...] [--json] [TASK_ID ...]
@@ -82,20 +83,6 @@ async function replayTask(ref: TaskRef): Promise<RunnerState | { error: string }
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}
-
 function formatTable(result: Record<string, InspectEntry>): string {
   const rows: string[][] = [['TASK', 'DIR', 'STATE', 'RUNNERS', 'PROCESSES', 'SANDBOX']];
   for (const [id, e] of Object.entries(result)) {
@@ -145,7 +132,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const wanted = parsed.positionals;
   const byId = new Map(detection.tasks.map((t) => [t.taskId, t]));
   const refs = wanted.length > 0 ? wanted.flatMap((id) => byId.get(id) ?? []) : detection.tasks;
-  const replayed = await mapLimited(refs, 32, replayTask);
+  const replayed = await mapBounded(refs, 32, replayTask);
 
   const result: Record<string, InspectEntry> = {};
   const ids = wanted.length > 0 ? wanted : refs.map((r) => r.taskId);

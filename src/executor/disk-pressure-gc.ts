@@ -18,7 +18,8 @@ import {
   type StatfsNumbers,
 } from '../core/disk-pressure.js';
 import { errorMessage } from '../errors.js';
-import { mapBounded, measureTask } from '../io/task-sizes.js';
+import { measureTask } from '../io/task-sizes.js';
+import { mapBounded } from '../map-bounded.js';
 import type { GcServices, SandboxCandidate } from './services.js';
 
 export const DISK_PRESSURE_REASON = 'disk-pressure';

@@ -61,14 +61,3 @@ export async function measureTask(t: TaskPaths, opts: MeasureOptions = {}): Prom
   for (const p of outermost(t.metadataPaths)) add(sizes.metadata, await usageOf(p, true, opts));
   return sizes;
 }
-
-/** Runs `fn` over `items` with at most `width` at once, keeping the input order in the result. */
-export async function mapBounded<T, R>(items: readonly T[], width: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, () => worker()));
-  return out;
-}
