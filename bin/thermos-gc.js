@@ -2,6 +2,12 @@
 // Compiled entry point: `npm run build` writes dist/; no TypeScript loader is needed at run time.
 import { main } from '../dist/src/cli/main.js';
 
+// `thermos-gc inspect | head`: a reader that went away is not an error of ours.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
