@@ -12,6 +12,7 @@ import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
 import { scanMesosRoot, linkedTaskIds } from '../io/executor-detector.js';
 import { detectTasks } from '../io/task-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
+import { mapBounded } from '../map-bounded.js';
 import type { CliIo } from './io.js';
 
 const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
@@ -75,7 +76,7 @@ export async function scanForPlan(config: GcConfig): Promise<PlanScan> {
   const mesos = await scanMesosRoot(config.mesosRoot);
   if (!mesos.rootExists) throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
   const facts = new Map<string, TaskFacts>();
-  for (const f of await Promise.all(detected.tasks.map((r) => readTaskFacts(r)))) facts.set(f.taskId, f);
+  for (const f of await mapBounded(detected.tasks, 32, (r) => readTaskFacts(r))) facts.set(f.taskId, f);
   return { facts, linked: linkedTaskIds(mesos.executors) };
 }
 

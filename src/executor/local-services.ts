@@ -20,6 +20,7 @@ import { detectTasks } from '../io/task-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
 import { TaskKiller } from '../io/task-killer.js';
 import { finishTrash } from '../io/trash.js';
+import { mapBounded } from '../map-bounded.js';
 import type {
   GcServices,
   KillMode,
@@ -37,7 +38,12 @@ export interface LocalServicesOptions {
   snapshot?: SnapshotProvider;
   /** @default /etc/passwd */
   uidForUser?: (user: string) => number | undefined;
+  /** How checkpoints are read, here and for the orphan pass. @default readTaskFacts, 32 files at once */
+  readFacts?: (refs: readonly TaskRef[]) => Promise<TaskFacts[]>;
 }
+
+/** Checkpoints read at once on the main thread: bounded, so 10,000 tasks never mean 10,000 open files. */
+const FILES_IN_FLIGHT = 32;
 
 /**
  * Checkpoint files and dirs that describe a task, deleted after sandbox and logs. The task file
@@ -70,10 +76,12 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     };
   };
 
+  const readFacts = opts.readFacts ?? ((refs: readonly TaskRef[]): Promise<TaskFacts[]> => mapBounded(refs, FILES_IN_FLIGHT, (r) => readTaskFacts(r)));
+
   return {
     listTasks,
 
-    readFacts: (refs: readonly TaskRef[]): Promise<TaskFacts[]> => Promise.all(refs.map((r) => readTaskFacts(r))),
+    readFacts,
 
     async linkedExecutors(): Promise<Set<string>> {
       const scan = await scanMesosRoot(config.mesosRoot);
@@ -121,7 +129,7 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     async cleanOrphans(nowMs: number): Promise<OrphanOutcome[]> {
       const { refs } = await listTasks(config.checkpointRoots);
       const results = await scanOrphans({
-        activeTasks: refs.filter((r) => r.state === 'active'),
+        activeTasks: await readFacts(refs.filter((r) => r.state === 'active')),
         now: nowMs,
         config,
         snapshot,

@@ -7,10 +7,8 @@ import type { GcConfig } from '../config.js';
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
 import { ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
 import { createLocalServices } from '../executor/local-services.js';
-import type { GcServices, OrphanOutcome } from '../executor/services.js';
-import { scanOrphans } from '../io/orphan-scan.js';
+import type { GcServices } from '../executor/services.js';
 import { buildSnapshot, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
-import { TaskKiller } from '../io/task-killer.js';
 import { batchTargets, chunk } from './batching.js';
 import { GcPool } from './gc-pool.js';
 import { InlineJobRunner, type JobRunner } from './job-runner.js';
@@ -78,14 +76,6 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
   const deleteBatchesInFlight = Math.max(1, runner.threads);
 
   const snapshot: SnapshotProvider = async (pids) => buildSnapshot(await runner.run('snapshotProcesses', { detailsFor: [...pids] }));
-  const local = createLocalServices({ config, logger, snapshot, uidForUser });
-  const killer = new TaskKiller({
-    snapshot,
-    logger: logger.child({ component: 'task-killer' }),
-    maxPidDriftMs: config.maxPidDriftMs,
-    lockTimeoutMs: config.lockTimeoutMs,
-    uidForUser,
-  });
 
   const readFacts = async (refs: readonly TaskRef[]): Promise<TaskFacts[]> => {
     try {
@@ -96,6 +86,10 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
       throw err;
     }
   };
+
+  // Listing, policy, paths, kills and the orphan pass run here; their checkpoint reads and
+  // process snapshots go through the runner.
+  const local = createLocalServices({ config, logger, snapshot, uidForUser, readFacts });
 
   const deleteTargets = async (targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]> => {
     const results: DeletionResult[] = new Array(targets.length);
@@ -123,26 +117,6 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
 
     async linkedExecutors(): Promise<Set<string>> {
       return new Set(await runner.run('linkedExecutors', { mesosRoot: config.mesosRoot }));
-    },
-
-    async cleanOrphans(nowMs: number): Promise<OrphanOutcome[]> {
-      const { refs } = await local.listTasks(config.checkpointRoots);
-      const facts = await readFacts(refs.filter((r) => r.state === 'active'));
-      const results = await scanOrphans({
-        activeTasks: facts,
-        now: nowMs,
-        config,
-        snapshot,
-        killer,
-        logger: logger.child({ component: 'orphans' }),
-        uidForUser,
-      });
-      return results.map((r) => {
-        const o: OrphanOutcome = { taskId: r.taskId, action: r.action, why: r.why };
-        if (r.lostOk !== undefined) o.lostOk = r.lostOk;
-        if (r.error !== undefined) o.error = r.error;
-        return o;
-      });
     },
 
     close: () => runner.close(),

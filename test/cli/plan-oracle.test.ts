@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleStatus, type ScheduleStatusName } from '../../src/core/states.js';
-import { generateAgent, type DenseAgent } from '../../src/sim/dense-agent.js';
+// The generator's seeded PRNG, so a failing view can be reproduced from its index.
+import { generateAgent, prng, type DenseAgent } from '../../src/sim/dense-agent.js';
 import { oracleRead, readRunnerCkpt } from '../codec/thrift-oracle.js';
 import { runCli } from '../helpers/cli-capture.js';
 
@@ -109,18 +110,6 @@ function oraclePlan(local: ReturnType<typeof readLocal>, retained: Map<string, S
     updates: sortedUpdates,
     garbage_collect: [...gc].sort(),
     deleted_tasks: [...deleted].sort(),
-  };
-}
-
-/** mulberry32, so a failing view can be reproduced from its index. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
