@@ -7,7 +7,7 @@ import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core
 import { snapshotProcesses, type ProcessInfo } from '../io/process-table.js';
 import { deleteTargets } from '../io/sandbox-deleter.js';
 import type { DeleterFs } from '../io/tree-remover.js';
-import { linkedExecutorsSync, readFactsSync, syncDeleterFs } from './sync-io.js';
+import { linkedExecutorsSync, readFactsSync, syncDeleterFs, type ExecutorShard } from './sync-io.js';
 
 export interface DeleteBatch {
   targets: DeletionTarget[];
@@ -26,9 +26,15 @@ export interface JobTable {
   readFacts: { payload: TaskRef[]; result: TaskFacts[] };
   deleteTargets: { payload: DeleteBatch; result: DeletionResult[] };
   snapshotProcesses: { payload: ProcessSnapshotRequest; result: ProcessInfo[] };
-  linkedExecutors: { payload: { mesosRoot: string }; result: string[] };
+  linkedExecutors: { payload: LinkedExecutorsRequest; result: string[] };
 }
 export type JobName = keyof JobTable;
+
+export interface LinkedExecutorsRequest {
+  mesosRoot: string;
+  /** This job's share of the executors; absent: all of them. */
+  shard?: ExecutorShard;
+}
 
 /** Checkpoints read with plain syscalls between two turns of the main thread's event loop. */
 export const INLINE_SLICE = 32;
@@ -68,14 +74,14 @@ export function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Prom
  * 10,000 executors took ~800 ms against ~100 ms. It blocks the loop that long once per run, which
  * `--workers 0` (small agents, debugging) accepts.
  */
-export async function linkedExecutorsJob(req: { mesosRoot: string }): Promise<string[]> {
-  return linkedExecutorsSync(req.mesosRoot);
+export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<string[]> {
+  return linkedExecutorsSync(req.mesosRoot, req.shard);
 }
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
 export const readFactsInWorker = readFactsSync;
 export const deleteTargetsInWorker = (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, syncDeleterFs);
-export const linkedExecutorsInWorker = async (req: { mesosRoot: string }): Promise<string[]> => linkedExecutorsSync(req.mesosRoot);
+export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
 
 /** One ps listing plus /proc details for the pids of interest, as plain rows. */
 export async function snapshotProcessesJob(req: ProcessSnapshotRequest): Promise<ProcessInfo[]> {

@@ -54,6 +54,12 @@ describe('worker-side sync readers', () => {
 
     const expected = [...(await linkedExecutors(agent.mesosRoot))].sort();
     expect(linkedExecutorsSync(agent.mesosRoot)).toEqual(expected);
+    // Sharded across threads, the shards are disjoint and their union is the same set.
+    for (const count of [2, 3, 7]) {
+      const shards = Array.from({ length: count }, (_, index) => linkedExecutorsSync(agent.mesosRoot, { index, count }));
+      expect(shards.flat().sort()).toEqual(expected);
+      expect(shards.every((s) => s.length < expected.length)).toBe(true);
+    }
     expect(expected).toEqual(expect.arrayContaining(['linked-run', 'hidden', 'via-link', ...agent.linked]));
     expect(expected).not.toContain('dangling');
     expect(expected).not.toContain('file');
