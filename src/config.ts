@@ -24,7 +24,10 @@ export interface GcConfig {
   readonly mesosRoot: string;
   /** @default [mesosRoot]: sandbox deletion is allowed only inside these. */
   readonly sandboxRoots: readonly string[];
-  /** @default os.availableParallelism(); 0 runs everything on the main thread. */
+  /**
+   * @default min(os.availableParallelism(), 8): every thread is a V8 isolate (tens of MiB), and a
+   * 64-core agent does not need 64 of them to keep its disk busy. 0 runs everything on the main thread.
+   */
   readonly workers: number;
   /** @default 256 tasks per worker message. */
   readonly batchSize: number;
@@ -78,6 +81,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const MINUTE = 60_000;
+const MAX_DEFAULT_WORKERS = 8;
 export function defaultConfig(): GcConfig {
   return {
     minimumKillAgeMs: 10 * MINUTE,
@@ -90,7 +94,7 @@ export function defaultConfig(): GcConfig {
     checkpointRoots: ['/var/run/thermos'],
     mesosRoot: '/var/lib/mesos',
     sandboxRoots: [],
-    workers: availableParallelism(),
+    workers: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS),
     batchSize: 256,
     deleteParallelism: 8,
     killBudget: 0.5,
