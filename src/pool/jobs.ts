@@ -7,7 +7,8 @@ import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core
 import { snapshotProcesses, type ProcessInfo } from '../io/process-table.js';
 import { deleteTargets } from '../io/sandbox-deleter.js';
 import type { DeleterFs } from '../io/tree-remover.js';
-import { linkedExecutorsSync, readFactsSync, syncDeleterFs, type ExecutorShard } from './sync-io.js';
+import type { ExecutorShard } from '../io/executor-detector.js';
+import { linkedExecutorsSync, readFactsSync, syncDeleterFs } from './sync-io.js';
 
 export interface DeleteBatch {
   targets: DeletionTarget[];
@@ -70,9 +71,8 @@ export function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Prom
 }
 
 /**
- * The linked executors, with one plain readdir per directory (sync-io.ts): fast-glob's walk of
- * 10,000 executors took ~800 ms against ~100 ms. It blocks the loop that long once per run, which
- * `--workers 0` (small agents, debugging) accepts.
+ * The linked executors (the detector's one-readdir-per-directory walk). It blocks the loop ~100 ms
+ * at 10,000 executors once per run, which `--workers 0` (small agents, debugging) accepts.
  */
 export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<string[]> {
   return linkedExecutorsSync(req.mesosRoot, req.shard);

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { replayTaskSummary } from '../core/checkpoint/replay.js';
 import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
-import { THERMOS_EXECUTOR_PREFIX, linkedTaskIds, type ExecutorRun } from '../io/executor-detector.js';
+import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
 import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
 
@@ -89,67 +89,9 @@ export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts
   return out;
 }
 
-function isDirFollowing(p: string, isLink: boolean, isDir: boolean): boolean {
-  if (!isLink) return isDir;
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false; // dangling link
-  }
-}
-
-/** Directory entries that are directories or links to directories (as fast-glob sees them when following links). */
-function subdirs(dir: string, skip?: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.name !== skip && isDirFollowing(path.join(dir, e.name), e.isSymbolicLink(), e.isDirectory())) out.push(e.name);
-  }
-  return out;
-}
-
-/** Splits the Mesos walk across threads: shard `index` of `count` takes the executors hashing to it. */
-export interface ExecutorShard {
-  index: number;
-  count: number;
-}
-
-/** FNV-1a over the UTF-16 code units: a stable shard for a name, whatever order readdir returns. */
-function shardOf(name: string, count: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % count;
-}
-
-/**
- * The linked executors' task ids, walking `slaves/*\/frameworks/*\/executors/*\/runs/*` with one
- * readdir per directory: the same runs io/executor-detector.ts finds (links followed, `latest`
- * excluded by name), the same id rule (its linkedTaskIds). Only `thermos-` executors can be
- * linked, so only their run dirs are read; with a shard, only the executors hashing to it.
- */
+/** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */
 export function linkedExecutorsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
-  const root = path.resolve(mesosRoot);
-  const runs: ExecutorRun[] = [];
-  const slaves = path.join(root, 'slaves');
-  for (const agentId of subdirs(slaves)) {
-    const frameworks = path.join(slaves, agentId, 'frameworks');
-    for (const frameworkId of subdirs(frameworks)) {
-      const executors = path.join(frameworks, frameworkId, 'executors');
-      for (const executorId of subdirs(executors)) {
-        if (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
-        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
-        const runsDir = path.join(executors, executorId, 'runs');
-        for (const runId of subdirs(runsDir, 'latest')) {
-          runs.push({ agentId, frameworkId, executorId, runId, path: path.join(runsDir, runId) });
-        }
-      }
-    }
-  }
+  const runs = walkExecutorRunsSync(mesosRoot, shard === undefined ? { thermosOnly: true } : { thermosOnly: true, shard });
   return [...linkedTaskIds(runs)].sort();
 }
 
