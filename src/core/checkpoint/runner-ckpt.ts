@@ -161,66 +161,11 @@ export function readProcessStatus(r: BinaryReader): ProcessStatusRecord {
 }
 
 /**
- * A ProcessStatus with only seq, process and state read: the other known fields are type-checked
- * and skipped exactly where readProcessStatus would read them, so both accept the same bytes.
- */
-export function readProcessKey(r: BinaryReader): ProcessStatusRecord {
-  const p: ProcessStatusRecord = { seq: undefined, process: undefined, state: undefined };
-  while (r.readFieldBegin()) {
-    switch (r.fieldId) {
-      case 1:
-        r.expectType(TType.I64, 'ProcessStatus.seq');
-        p.seq = r.readI64();
-        break;
-      case 3:
-        r.expectType(TType.STRING, 'ProcessStatus.process');
-        p.process = r.readRepeatedString();
-        break;
-      case 5:
-        r.expectType(TType.I32, 'ProcessStatus.state');
-        p.state = r.readI32();
-        break;
-      case 10:
-        r.expectType(TType.I32, 'ProcessStatus.coordinator_pid');
-        r.skip(TType.I32, MEMBER_FIELD_DEPTH);
-        break;
-      case 11:
-        r.expectType(TType.DOUBLE, 'ProcessStatus.fork_time');
-        r.skip(TType.DOUBLE, MEMBER_FIELD_DEPTH);
-        break;
-      case 6:
-        r.expectType(TType.DOUBLE, 'ProcessStatus.start_time');
-        r.skip(TType.DOUBLE, MEMBER_FIELD_DEPTH);
-        break;
-      case 7:
-        r.expectType(TType.I32, 'ProcessStatus.pid');
-        r.skip(TType.I32, MEMBER_FIELD_DEPTH);
-        break;
-      case 8:
-        r.expectType(TType.DOUBLE, 'ProcessStatus.stop_time');
-        r.skip(TType.DOUBLE, MEMBER_FIELD_DEPTH);
-        break;
-      case 9:
-        r.expectType(TType.I32, 'ProcessStatus.return_code');
-        r.skip(TType.I32, MEMBER_FIELD_DEPTH);
-        break;
-      default:
-        r.skip(r.fieldType, MEMBER_FIELD_DEPTH);
-    }
-  }
-  return p;
-}
-
-/**
  * Reads one RunnerCkpt union at r.pos. Unknown members are skipped; a union with none of the
  * three members is refused. Should a record carry several members, the one the original
  * dispatcher looked at first wins: header, then task status, then process status.
- * `readProcess` lets the replay summary read process statuses with readProcessKey.
  */
-export function readRunnerCkpt(
-  r: BinaryReader,
-  readProcess: (r: BinaryReader) => ProcessStatusRecord = readProcessStatus,
-): RunnerCkpt {
+export function readRunnerCkpt(r: BinaryReader): RunnerCkpt {
   const start = r.pos;
   let header: RunnerHeader | undefined;
   let task: TaskStatusRecord | undefined;
@@ -233,7 +178,7 @@ export function readRunnerCkpt(
         break;
       case 2:
         r.expectType(TType.STRUCT, 'RunnerCkpt.process_status');
-        process = readProcess(r);
+        process = readProcessStatus(r);
         break;
       case 3:
         r.expectType(TType.STRUCT, 'RunnerCkpt.task_status');
