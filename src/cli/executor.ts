@@ -1,7 +1,6 @@
 // `thermos-gc executor`: the Mesos GC executor process. Reads the MESOS_* environment the agent
 // sets, subscribes over the v1 executor HTTP API, and runs the GC loop until SHUTDOWN (exit 0,
 // within the agent's shutdown grace period) or until the driver gives up (exit 1).
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
@@ -17,6 +16,7 @@ import { startMetricsServer, type MetricsServer } from '../io/metrics-server.js'
 import { createLogger, type Logger } from '../log.js';
 import { buildServices } from '../executor/build-services.js';
 import type { CliIo } from './io.js';
+import { isDirectory } from '../io/is-directory.js';
 
 const HELP = `usage: thermos-gc executor [--checkpoint-root DIR ...] [--mesos-root DIR] [--sandbox-root DIR ...]
                            [--metrics-port P] [--log-level LEVEL] [config flags]
@@ -61,14 +61,6 @@ function logLevel(value: unknown): Level {
   if (value === undefined) return 'info';
   if (typeof value === 'string' && (LEVELS as readonly string[]).includes(value)) return value as Level;
   throw new UsageError(`--log-level: '${String(value)}' is not one of ${LEVELS.join(', ')}`);
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Startup checks worth a log line: a missing Mesos root limits what the executor deletes. */

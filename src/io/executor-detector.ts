@@ -2,8 +2,8 @@
 // `runs/latest` is a symlink to the newest run; an executor with nothing else under runs/ has
 // had its run directories collected by Mesos and no longer counts.
 import { readdirSync, statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isDirectory } from './is-directory.js';
 
 export interface ExecutorRun {
   agentId: string;
@@ -34,14 +34,6 @@ export interface WalkOptions {
 
 export const THERMOS_EXECUTOR_PREFIX = 'thermos-';
 const LATEST = 'latest';
-
-async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** A directory, or a symlink to one: a run kept through a linked directory still protects its task. */
 function isDirFollowing(p: string, isLink: boolean, isDir: boolean): boolean {

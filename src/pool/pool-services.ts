@@ -5,13 +5,14 @@
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
-import { ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
+import { ThermosGcError, errorMessage, mesosRootMissing, type ErrorRecord } from '../errors.js';
 import { createLocalServices } from '../executor/local-services.js';
 import type { GcServices } from '../executor/services.js';
 import { buildSnapshot, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
 import { batchTargets, chunk } from './batching.js';
 import { GcPool } from './gc-pool.js';
 import { InlineJobRunner, type JobRunner } from './job-runner.js';
+import { isDirectory } from '../io/is-directory.js';
 
 export interface PooledServices extends GcServices {
   readonly runner: JobRunner;
@@ -116,6 +117,8 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
     deleteTargets,
 
     async linkedExecutors(): Promise<Set<string>> {
+      // A missing work dir is not "nothing linked": that would delete every finished sandbox.
+      if (!(await isDirectory(config.mesosRoot))) throw mesosRootMissing(config.mesosRoot);
       // One shard per thread: the walk reads one run dir per executor, ~100 ms at 10,000 tasks.
       const count = Math.max(1, runner.threads);
       const shards = Array.from({ length: count }, (_, index) => runner.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count } }));
