@@ -6,7 +6,7 @@
 import { stat, statfs as nodeStatfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
-import type { DeletionTarget, TaskFacts } from '../core/facts.js';
+import type { TaskFacts } from '../core/facts.js';
 import {
   byteShare,
   fsUsageFromStatfs,
@@ -20,7 +20,8 @@ import {
 import { errorMessage } from '../errors.js';
 import { measureTask } from '../io/task-sizes.js';
 import { mapBounded } from '../map-bounded.js';
-import type { GcServices, SandboxCandidate } from './services.js';
+import { deleteTasks } from './delete-tasks.js';
+import type { GcServices } from './services.js';
 
 export const DISK_PRESSURE_REASON = 'disk-pressure';
 
@@ -190,43 +191,22 @@ async function measureCandidates(
 }
 
 async function deleteSelected(selected: readonly string[], facts: readonly TaskFacts[], deps: DiskPressureDeps, log: Logger): Promise<string[]> {
-  const { services, metrics } = deps;
-  const chosen = new Set(selected);
-  const byId = new Map(facts.map((f) => [f.taskId, f]));
-  const candidates: SandboxCandidate[] = selected.map((id) => ({ taskId: id, sandbox: byId.get(id)?.sandbox }));
-  const kept: SandboxCandidate[] = facts.filter((f) => !chosen.has(f.taskId)).map((f) => ({ taskId: f.taskId, sandbox: f.sandbox }));
-  const decisions = services.decideSandboxes(candidates, kept);
-  for (const r of decisions.refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete sandbox');
-
-  const targets: DeletionTarget[] = [];
-  for (const id of selected) {
-    const f = byId.get(id);
-    if (f === undefined) continue;
-    const t: DeletionTarget = { taskId: id, reason: DISK_PRESSURE_REASON, logPaths: services.logPaths(f), metadataPaths: services.metadataPaths(f) };
-    const sandbox = decisions.approved.get(id);
-    if (sandbox !== undefined) t.sandbox = sandbox;
-    targets.push(t);
-  }
-  const results = await services.deleteTargets(targets, deps.signal);
-  const byTask = new Map(results.map((r) => [r.taskId, r]));
-  const deleted: string[] = [];
-  let refusals = decisions.refused.length;
-  for (const t of targets) {
-    const r = byTask.get(t.taskId);
-    if (r === undefined) continue;
-    metrics.bytes_reclaimed += r.bytesFreed;
-    metrics.inodes_reclaimed += r.inodesFreed;
-    refusals += r.refused.length;
-    for (const p of r.deleted) log.info({ taskId: t.taskId, path: p, reason: DISK_PRESSURE_REASON }, 'deleted');
-    for (const x of r.refused) log.warn({ taskId: t.taskId, path: x.path, reason: x.reason }, 'refused to delete');
-    for (const e of r.errors) log.error({ taskId: t.taskId, path: e.path, code: e.code }, e.message);
-    const gone = new Set(r.deleted);
-    // As in a GC run: a task is deleted only when all its metadata is gone.
-    if (t.metadataPaths.every((p) => gone.has(p))) deleted.push(t.taskId);
-  }
-  metrics.refusals += refusals;
-  metrics.tasks_deleted += deleted.length;
-  metrics.disk_pressure_deleted = (metrics.disk_pressure_deleted ?? 0) + deleted.length;
-  return deleted;
+  const { metrics } = deps;
+  const outcome = await deleteTasks(
+    {
+      ids: selected,
+      facts: new Map(facts.map((f) => [f.taskId, f])),
+      kept: facts,
+      reasonOf: () => DISK_PRESSURE_REASON,
+      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+    },
+    deps.services,
+    log,
+  );
+  metrics.bytes_reclaimed += outcome.bytes;
+  metrics.inodes_reclaimed += outcome.inodes;
+  metrics.refusals += outcome.refused.length;
+  metrics.tasks_deleted += outcome.deleted.length;
+  metrics.disk_pressure_deleted = (metrics.disk_pressure_deleted ?? 0) + outcome.deleted.length;
+  return outcome.deleted;
 }
-

@@ -2,15 +2,16 @@
 // Decisions come from the pure core; this module executes them over the injected services and
 // records what actually happened to each task (never "assume removed").
 import type { Logger } from 'pino';
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+import type { TaskFacts, TaskRef } from '../core/facts.js';
 import type { Clock, Driver } from '../core/ports.js';
 import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
 import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
 import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
+import { deleteTasks } from './delete-tasks.js';
 import type { GcMetrics } from './metrics.js';
-import type { GcServices, SandboxCandidate } from './services.js';
+import type { GcServices } from './services.js';
 
 export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
 
@@ -140,21 +141,30 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     retained: input.retained,
     remoteGc: ids(plan.remoteGc),
   });
-  const gcSet = new Set(gcPlan.garbageCollect);
 
   // Facts for tasks that appeared between the scans (finished meanwhile, say).
   const missing = [...stateAfter.values()].filter((r) => !facts.has(r.taskId));
   if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
 
-  const targets = buildTargets(gcPlan.garbageCollect, facts, stateAfter, reasons, services);
-  const results = targets.length === 0 ? [] : await services.deleteTargets(targets.map((t) => t.target), input.signal);
-  const outcome = tallyDeletions(targets, results, log);
+  // The task file is wherever the rescan found it (a killed task moved to finished).
+  const factsNow = new Map<string, TaskFacts>();
+  for (const [id, f] of facts) {
+    const ref = stateAfter.get(id);
+    factsNow.set(id, ref === undefined || ref.state === f.state ? f : { ...f, state: ref.state });
+  }
+  const outcome = await deleteTasks(
+    {
+      ids: gcPlan.garbageCollect,
+      facts: factsNow,
+      kept: [...factsNow.values()].filter((f) => stateAfter.has(f.taskId)),
+      reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+    },
+    services,
+    log,
+  );
   const t4 = clock.now();
-
-  const refused = [...targets.flatMap((t) => t.refused), ...outcome.refused];
-  for (const r of refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete');
-  const targeted = new Set(targets.map((t) => t.target.taskId));
-  for (const id of gcSet) if (!targeted.has(id)) outcome.failed.push(id);
+  const refused = outcome.refused;
 
   // Only tasks whose deletion actually happened are reported (scheduler-only ones always are).
   // Plus what disk-pressure GC deleted since the last run that the last scheduler view knew.
@@ -232,79 +242,4 @@ async function linkedOrUnknown(services: GcServices, log: Logger): Promise<Set<s
 
 function toRef(f: TaskRef): TaskRef {
   return { taskId: f.taskId, root: f.root, state: f.state };
-}
-
-interface PlannedTarget {
-  target: DeletionTarget;
-  refused: Array<{ taskId: string; path?: string; reason: string }>;
-}
-
-/** One DeletionTarget per task; sandboxes only where the policy approved them. */
-function buildTargets(
-  gc: readonly string[],
-  facts: ReadonlyMap<string, TaskFacts>,
-  stateAfter: ReadonlyMap<string, TaskRef>,
-  reasons: ReadonlyMap<string, string>,
-  services: GcServices,
-): PlannedTarget[] {
-  const gcSet = new Set(gc);
-  const candidates: SandboxCandidate[] = [];
-  const kept: SandboxCandidate[] = [];
-  for (const f of facts.values()) {
-    const entry = { taskId: f.taskId, sandbox: f.sandbox };
-    if (gcSet.has(f.taskId)) candidates.push(entry);
-    else if (stateAfter.has(f.taskId)) kept.push(entry);
-  }
-  const decisions = services.decideSandboxes(candidates, kept);
-  const refusedByTask = new Map<string, PlannedTarget['refused']>();
-  for (const r of decisions.refused) refusedByTask.set(r.taskId, [...(refusedByTask.get(r.taskId) ?? []), r]);
-
-  const out: PlannedTarget[] = [];
-  for (const taskId of gc) {
-    const known = facts.get(taskId);
-    if (known === undefined) continue;
-    // The task file is wherever the rescan found it (a killed task moved to finished).
-    const f: TaskFacts = { ...known, state: stateAfter.get(taskId)?.state ?? known.state };
-    const target: DeletionTarget = {
-      taskId,
-      reason: reasons.get(taskId) ?? 'finished-unlinked',
-      logPaths: services.logPaths(f),
-      metadataPaths: services.metadataPaths(f),
-    };
-    const sandbox = decisions.approved.get(taskId);
-    if (sandbox !== undefined) target.sandbox = sandbox;
-    out.push({ target, refused: refusedByTask.get(taskId) ?? [] });
-  }
-  return out;
-}
-
-interface Tally {
-  deleted: string[];
-  failed: string[];
-  refused: Array<{ taskId: string; path: string; reason: string }>;
-  bytes: number;
-  inodes: number;
-}
-
-/** A task counts as deleted only when every one of its metadata paths is gone. */
-function tallyDeletions(targets: readonly PlannedTarget[], results: readonly DeletionResult[], log: Logger): Tally {
-  const byTask = new Map(results.map((r) => [r.taskId, r]));
-  const tally: Tally = { deleted: [], failed: [], refused: [], bytes: 0, inodes: 0 };
-  for (const { target } of targets) {
-    const r = byTask.get(target.taskId);
-    if (r === undefined) {
-      tally.failed.push(target.taskId);
-      log.error({ taskId: target.taskId }, 'deleter returned no result for task');
-      continue;
-    }
-    tally.bytes += r.bytesFreed;
-    tally.inodes += r.inodesFreed;
-    for (const x of r.refused) tally.refused.push({ taskId: target.taskId, path: x.path, reason: x.reason });
-    for (const e of r.errors) log.error({ taskId: target.taskId, path: e.path, code: e.code }, e.message);
-    const gone = new Set(r.deleted);
-    for (const path of r.deleted) log.info({ taskId: target.taskId, path, reason: target.reason }, 'deleted');
-    if (target.metadataPaths.every((p) => gone.has(p))) tally.deleted.push(target.taskId);
-    else tally.failed.push(target.taskId);
-  }
-  return tally;
 }
