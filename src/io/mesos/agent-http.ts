@@ -8,6 +8,19 @@ export const EXECUTOR_API_PATH = '/api/v1/executor';
 /** Response bodies of failed calls are read only this far, for the log. */
 const MAX_ERROR_BODY = 4096;
 
+/** Reads a response body, keeping at most MAX_ERROR_BODY bytes of it (a reply is only ever logged). */
+function readBoundedBody(res: http.IncomingMessage, onEnd: (body: string) => void): void {
+  const parts: Buffer[] = [];
+  let kept = 0;
+  res.on('data', (chunk: Buffer) => {
+    if (kept < MAX_ERROR_BODY) {
+      parts.push(chunk);
+      kept += chunk.length;
+    }
+  });
+  res.on('end', () => onEnd(Buffer.concat(parts).subarray(0, MAX_ERROR_BODY).toString('utf8')));
+}
+
 export type AgentTarget = { socketPath: string } | { host: string; port: number };
 
 export function agentTarget(env: MesosExecutorEnv): AgentTarget {
@@ -51,17 +64,8 @@ export function postCall(
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response from the agent within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      let kept = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (kept < MAX_ERROR_BODY) {
-          parts.push(chunk);
-          kept += chunk.length;
-        }
-      });
       res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(parts).subarray(0, MAX_ERROR_BODY).toString('utf8');
+      readBoundedBody(res, (body) => {
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
@@ -110,16 +114,8 @@ export function openSubscribeStream(
     req.setTimeout(0);
     const status = res.statusCode ?? 0;
     if (status !== 200) {
-      const parts: Buffer[] = [];
-      let kept = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (kept < MAX_ERROR_BODY) {
-          parts.push(chunk);
-          kept += chunk.length;
-        }
-      });
-      res.on('end', () => {
-        callbacks.onRefused(status, Buffer.concat(parts).subarray(0, MAX_ERROR_BODY).toString('utf8'));
+      readBoundedBody(res, (body) => {
+        callbacks.onRefused(status, body);
         close(`HTTP ${status}`);
       });
       res.on('error', (err) => close(err.message));
