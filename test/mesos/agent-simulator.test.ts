@@ -3,6 +3,7 @@ import http from 'node:http';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { RecordIoDecoder } from '../../src/io/mesos/recordio-stream.js';
 
@@ -53,7 +54,7 @@ const req = http.request({ host, port: Number(port), method: 'POST', path: '/api
     if (nl > 0 && buf.length >= nl + 1 + len) {
       const event = JSON.parse(buf.subarray(nl + 1, nl + 1 + len).toString());
       process.stdout.write(JSON.stringify({ status: res.statusCode, contentType: res.headers['content-type'],
-        cwd: process.cwd(), env, event }));
+        cwd: process.cwd(), env, libprocessPort: process.env.LIBPROCESS_PORT, event }));
       process.exit(0);
     }
   });
@@ -74,7 +75,7 @@ describe('AgentSimulator', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
     const got = JSON.parse(out) as {
-      status: number; contentType: string; cwd: string; env: Record<string, string>;
+      status: number; contentType: string; cwd: string; env: Record<string, string>; libprocessPort: string;
       event: { type: string; subscribed: { framework_info: { id: { value: string } }; executor_info: unknown } };
     };
     expect(got.status).toBe(200);
@@ -82,16 +83,20 @@ describe('AgentSimulator', () => {
     expect(got.cwd).toBe(sandbox);
     expect(got.env).toEqual({
       MESOS_AGENT_ENDPOINT: `127.0.0.1:${sim.port}`,
+      MESOS_SLAVE_PID: `slave(1)@127.0.0.1:${sim.port}`,
+      MESOS_SLAVE_ID: sim.identity.agentId,
       MESOS_FRAMEWORK_ID: sim.frameworkId,
       MESOS_EXECUTOR_ID: sim.executorId,
       MESOS_DIRECTORY: sandbox,
       MESOS_SANDBOX: sandbox,
       MESOS_CHECKPOINT: '1',
+      MESOS_HTTP_COMMAND_EXECUTOR: '0',
       MESOS_RECOVERY_TIMEOUT: '2secs',
       MESOS_SUBSCRIPTION_BACKOFF_MAX: '200ms',
       MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
       MESOS_EXECUTOR_AUTHENTICATION_TOKEN: 's3cret',
     });
+    expect(got.libprocessPort).toBe('0');
     expect(got.event.type).toBe('SUBSCRIBED');
     expect(got.event.subscribed.framework_info.id.value).toBe(sim.frameworkId);
     expect(sim.subscriptions).toHaveLength(1);
@@ -110,13 +115,17 @@ describe('AgentSimulator', () => {
     expect(sim.calls.at(-1)?.status).toBe(status);
   });
 
-  it('refuses calls for another framework or executor', async () => {
+  it('refuses calls for another framework or executor, and incomplete ones', async () => {
     const sim = await agent();
-    const call = (fw: string, ex: string) => JSON.stringify({ type: 'UPDATE', framework_id: { value: fw },
-      executor_id: { value: ex }, update: { status: {} } });
-    expect((await post(sim, call('other', sim.executorId))).text).toMatch(/Framework cannot be found/);
-    expect((await post(sim, call(sim.frameworkId, 'other'))).text).toMatch(/Executor cannot be found/);
-    expect((await post(sim, call(sim.frameworkId, sim.executorId))).status).toBe(400); // status lacks a uuid
+    const call = (fw: string, ex: string, status: unknown) => JSON.stringify({ type: 'UPDATE', framework_id: { value: fw },
+      executor_id: { value: ex }, update: { status } });
+    const good = { task_id: { value: 't' }, state: 'TASK_LOST', source: 'SOURCE_EXECUTOR', uuid: Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64') };
+    expect((await post(sim, call('other', sim.executorId, good))).text).toBe('Framework cannot be found');
+    expect((await post(sim, call(sim.frameworkId, 'other', good))).text).toBe('Executor cannot be found');
+    expect((await post(sim, call(sim.frameworkId, sim.executorId, {}))).text)
+      .toBe('Failed to convert JSON into Call protobuf: Missing required fields: update.status.task_id, update.status.state');
+    // Nobody subscribed yet: the executor is still REGISTERING.
+    expect(await post(sim, call(sim.frameworkId, sim.executorId, good))).toEqual({ status: 403, text: 'Executor is not subscribed' });
     expect(sim.updates).toHaveLength(0);
   });
 
@@ -140,6 +149,11 @@ describe('AgentSimulator', () => {
     await sim.waitFor(() => events.length === 3, 5_000, 'LAUNCH and KILL');
     expect(events.map((e) => (e as { type: string }).type)).toEqual(['SUBSCRIBED', 'LAUNCH', 'KILL']);
     expect(events[1]).toMatchObject({ launch: { task: { task_id: { value: 'gc-1' }, data: 'AQI=' } } });
+    // stout's field order and defaults: TaskInfo, then ExecutorInfo's command with shell = true.
+    const task = (events[1] as { launch: { task: Record<string, unknown> } }).launch.task;
+    expect(Object.keys(task)).toEqual(['name', 'task_id', 'agent_id', 'resources', 'executor', 'kill_policy', 'data', 'labels']);
+    expect(task.executor).toMatchObject({ type: 'CUSTOM', command: { shell: true, uris: [{ extract: true }] } });
+    expect((task.resources as unknown[])[0]).toEqual({ name: 'cpus', type: 'SCALAR', scalar: { value: 0.19 }, allocation_info: { role: 'aurora' } });
     await sim.restart();
     expect(sim.port).toBe(port);
     expect(sim.subscribed).toBe(false);
