@@ -22,11 +22,16 @@ export interface Harness {
   logs: { msg: string; level: number; [key: string]: unknown }[];
 }
 
-/** Quick durations so that recovery paths take well under a second. */
+/**
+ * Quick durations so that recovery paths take well under a second. The backoff max is the
+ * agent's re-registration timeout, as a real agent sets it: start simulators for these tests
+ * with `reregistrationTimeoutMs: FAST_WINDOW_MS`.
+ */
+export const FAST_WINDOW_MS = 300;
 export const FAST_ENV: ExecutorEnvOptions = {
   checkpoint: true,
   recoveryTimeout: '3secs',
-  subscriptionBackoffMax: '200ms',
+  subscriptionBackoffMax: `${FAST_WINDOW_MS}ms`,
   shutdownGracePeriod: '1secs',
 };
 
@@ -51,6 +56,6 @@ export function connect(
     onShutdown: () => { seen.shutdowns += 1; },
     onMessage: (data) => seen.messages.push(data),
     onError: (message) => seen.errors.push(message),
-  }, { logger: pino({ level: 'debug' }, sink), persistenceWaitMs: 2_000, initialBackoffMs: 20, ...driverOptions });
+  }, { logger: pino({ level: 'debug' }, sink), persistenceWaitMs: 2_000, ...driverOptions });
   return { driver, seen, logs };
 }

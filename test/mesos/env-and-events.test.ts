@@ -4,6 +4,7 @@ import { decodeExecutorEvent } from '../../src/io/mesos/events.js';
 import { decodeBase64Strict } from '../../src/io/mesos/types.js';
 import { UpdateLedger } from '../../src/io/mesos/update-ledger.js';
 import { UsageError } from '../../src/errors.js';
+import { classifyCallStatus, classifySubscribeRefusal } from '../../src/io/mesos/call-outcome.js';
 
 const base = {
   MESOS_AGENT_ENDPOINT: '10.0.0.5:5051',
@@ -33,12 +34,14 @@ describe('parseMesosEnv', () => {
       MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '1mins',
       MESOS_EXECUTOR_AUTHENTICATION_TOKEN: 'tok',
       MESOS_DOMAIN_SOCKET: '/run/mesos/agent.sock',
+      MESOS_SLAVE_PID: 'slave(1)@10.0.0.5:5051',
+      MESOS_SLAVE_ID: 'S0',
     });
     expect(env).toMatchObject({
       directory: '/var/lib/mesos/slaves/S0/frameworks/fw/executors/aurora.gc/runs/latest',
       sandbox: '/mnt/mesos/sandbox', checkpoint: true, recoveryTimeoutMs: 2_000,
       subscriptionBackoffMaxMs: 200, shutdownGracePeriodMs: 60_000, authenticationToken: 'tok',
-      domainSocket: '/run/mesos/agent.sock',
+      domainSocket: '/run/mesos/agent.sock', agentPidId: 'slave(1)', agentId: 'S0', executorApiPath: '/slave(1)/api/v1/executor',
     });
   });
 
@@ -49,9 +52,28 @@ describe('parseMesosEnv', () => {
   });
 
   it('does not need an endpoint with a domain socket', () => {
-    const env = parseMesosEnv({ MESOS_FRAMEWORK_ID: 'f', MESOS_EXECUTOR_ID: 'e', MESOS_DOMAIN_SOCKET: '/s' });
+    const env = parseMesosEnv({ MESOS_FRAMEWORK_ID: 'f', MESOS_EXECUTOR_ID: 'e', MESOS_DOMAIN_SOCKET: '/s', MESOS_SLAVE_PID: 'slave(1)@10.0.0.5:5051' });
     expect(env.agentEndpoint).toBeUndefined();
   });
+
+  it('over TCP POSTs /api/v1/executor; over the domain socket /<MESOS_SLAVE_PID id>/api/v1/executor', () => {
+    expect(parseMesosEnv(base).executorApiPath).toBe('/api/v1/executor');
+    expect(parseMesosEnv({ ...base, MESOS_SLAVE_PID: 'slave(1)@10.0.0.5:5051' })).toMatchObject({
+      executorApiPath: '/api/v1/executor', agentPidId: 'slave(1)',
+    });
+    const socket = parseMesosEnv({ ...base, MESOS_DOMAIN_SOCKET: '/run/agent.sock', MESOS_SLAVE_PID: 'slave(3)@10.0.0.5:5051', MESOS_SLAVE_ID: 'S7' });
+    expect(socket).toMatchObject({ executorApiPath: '/slave(3)/api/v1/executor', agentPidId: 'slave(3)', agentId: 'S7' });
+    // A malformed pid over TCP is not needed, so not fatal.
+    expect(parseMesosEnv({ ...base, MESOS_SLAVE_PID: 'garbage' }).agentPidId).toBeUndefined();
+  });
+
+  it.each([undefined, '', 'slave(1)', '@10.0.0.5:5051', 'slave(1)@10.0.0.5', 'sla/ve@10.0.0.5:5051', 'slave(1)@h:99999'])(
+    'with a domain socket refuses MESOS_SLAVE_PID %j', (pid) => {
+      const env = { ...base, MESOS_DOMAIN_SOCKET: '/run/agent.sock', MESOS_SLAVE_PID: pid };
+      expect(() => parseMesosEnv(env)).toThrow(UsageError);
+      expect(() => parseMesosEnv(env)).toThrow(/MESOS_SLAVE_PID/);
+    },
+  );
 
   it.each([
     [{ ...base, MESOS_FRAMEWORK_ID: undefined }, /MESOS_FRAMEWORK_ID/],
@@ -117,8 +139,50 @@ describe('decodeExecutorEvent', () => {
   });
 });
 
+describe('call outcomes', () => {
+  it.each([
+    [202, 'accepted'], [400, 'rejected'], [405, 'rejected'], [406, 'rejected'], [415, 'rejected'], [501, 'rejected'],
+    [401, 'auth'], [403, 'resubscribe'], [404, 'retry'], [503, 'retry'], [500, 'retry'], [502, 'retry'],
+  ])('a call answered %i is %s', (status, outcome) => {
+    expect(classifyCallStatus(status)).toBe(outcome);
+  });
+  it.each([[401, 'auth', true], [403, 'auth', true], [400, 'retry', true], [415, 'retry', true], [503, 'retry', false], [404, 'retry', false]])(
+    'a SUBSCRIBE answered %i: %s (deterministic %s)', (status, outcome, deterministic) => {
+      expect(classifySubscribeRefusal(status)).toEqual({ outcome, deterministic });
+    },
+  );
+});
+
 describe('UpdateLedger', () => {
-  const status = (task: string, uuid: string) => ({ task_id: { value: task }, state: 'TASK_FINISHED' as const, uuid });
+  const status = (task: string, uuid: string, state: 'TASK_FINISHED' | 'TASK_LOST' = 'TASK_FINISHED') => ({ task_id: { value: task }, state, uuid });
+
+  it('tracks foreign updates only until the agent accepts them, and never carries them in SUBSCRIBE', () => {
+    const ledger = new UpdateLedger();
+    ledger.noteLaunched({ name: 'n', task_id: { value: 'gc' }, agent_id: { value: 'S0' } });
+    expect(ledger.addUpdate(status('thermos-1', 'f1', 'TASK_LOST'))).toBe(false);
+    expect(ledger.addUpdate(status('gc', 'o1'))).toBe(true);
+    expect(ledger.pendingCount).toBe(1);
+    expect(ledger.takeForSubscribe().updates.map((u) => u.status.uuid)).toEqual(['o1']);
+    const next = ledger.next();
+    expect(next?.item).toEqual({ kind: 'update', uuid: 'f1', own: false });
+    ledger.delivered(next!.item);
+    expect(ledger.next()).toBeUndefined();
+    expect(ledger.undeliveredCount).toBe(0);
+    expect(ledger.pendingCount).toBe(1);
+    // Once the GC task's terminal update is acknowledged, it is no longer "own".
+    ledger.acknowledge('gc', 'o1');
+    expect(ledger.isOwn('gc')).toBe(false);
+  });
+
+  it('drops a rejected own update for good: not resent, not carried in SUBSCRIBE', () => {
+    const ledger = new UpdateLedger();
+    ledger.noteLaunched({ name: 'n', task_id: { value: 'gc' }, agent_id: { value: 'S0' } });
+    ledger.addUpdate(status('gc', 'o1'));
+    ledger.addUpdate(status('gc', 'o2'));
+    ledger.rejected(ledger.next()!.item);
+    expect(ledger.next()?.item).toEqual({ kind: 'update', uuid: 'o2', own: true });
+    expect(ledger.takeForSubscribe().updates.map((u) => u.status.uuid)).toEqual(['o2']);
+  });
 
   it('moves undelivered updates into SUBSCRIBE and keeps messages for later', () => {
     const ledger = new UpdateLedger();

@@ -6,14 +6,14 @@ import { AgentSimulator, type AgentSimulatorOptions } from '../../src/sim/agent-
 import type { MesosHttpDriver } from '../../src/io/mesos/http-driver.js';
 import type { Clock } from '../../src/core/ports.js';
 import type { UpdateCallJson } from '../../src/io/mesos/types.js';
-import { connect } from './driver-harness.js';
+import { FAST_WINDOW_MS, connect } from './driver-harness.js';
 
 const sims: AgentSimulator[] = [];
 const drivers: MesosHttpDriver[] = [];
 const dirs: string[] = [];
 
 async function agent(options: AgentSimulatorOptions = {}): Promise<AgentSimulator> {
-  const sim = await AgentSimulator.start(options);
+  const sim = await AgentSimulator.start({ reregistrationTimeoutMs: FAST_WINDOW_MS, ...options });
   sims.push(sim);
   return sim;
 }
@@ -24,6 +24,8 @@ function track(h: ReturnType<typeof connect>): ReturnType<typeof connect> {
 }
 
 afterEach(async () => {
+  // A real agent would have aborted, or killed the executor for missing its re-registration window.
+  for (const s of sims) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
   const running = drivers.splice(0);
   await Promise.all(running.map((d) => d.stop()));
   for (const s of sims.splice(0)) await s.stop();
@@ -31,6 +33,12 @@ afterEach(async () => {
 });
 
 const callsOf = (sim: AgentSimulator, type: string) => sim.calls.filter((c) => c.type === type);
+
+/** LAUNCHes a GC task and waits until the driver has it: its updates are then the executor's own. */
+async function launched(sim: AgentSimulator, h: ReturnType<typeof connect>, taskId: string): Promise<void> {
+  sim.launch(taskId, new Uint8Array([1]));
+  await sim.waitFor(() => h.seen.launches.some((l) => l.taskId === taskId), 5_000, `the LAUNCH of ${taskId}`);
+}
 
 describe('MesosHttpDriver against the agent simulator', () => {
   it('subscribes with the ids and JSON headers, and resolves start() on SUBSCRIBED', async () => {
@@ -64,9 +72,10 @@ describe('MesosHttpDriver against the agent simulator', () => {
 
   it('sends an UPDATE with the Mesos JSON shape, and an ACKNOWLEDGED clears it', async () => {
     const sim = await agent();
-    const { driver } = track(connect(sim));
+    const h = track(connect(sim));
+    const { driver } = h;
     await driver.start();
-    sim.launch('gc-1', new Uint8Array([0]));
+    await launched(sim, h, 'gc-1');
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: 'gc done' });
     expect(driver.pendingAcks()).toBe(1);
     await sim.waitFor(() => sim.updates.length === 1 && driver.pendingAcks() === 0, 5_000, 'update acked');
@@ -80,17 +89,21 @@ describe('MesosHttpDriver against the agent simulator', () => {
       task_id: { value: 'gc-1' }, state: 'TASK_FINISHED', source: 'SOURCE_EXECUTOR', message: 'gc done',
       executor_id: { value: sim.executorId },
     });
-    expect(Buffer.from(status.uuid ?? '', 'base64')).toHaveLength(16);
+    const uuid = Buffer.from(status.uuid ?? '', 'base64');
+    expect(uuid).toHaveLength(16);
+    expect(uuid[6]! >> 4).toBe(4); // RFC 4122 version 4
+    expect(uuid[8]! & 0xc0).toBe(0x80); // RFC 4122 variant
+    expect(status.uuid).toBe(uuid.toString('base64')); // standard padded base64
     expect(typeof status.timestamp).toBe('number');
     expect(Math.abs((status.timestamp ?? 0) - Date.now() / 1000)).toBeLessThan(600);
   });
 
   it('keeps an unacknowledged update and task and resends them in SUBSCRIBE after an agent restart', async () => {
     const sim = await agent({ autoAck: false });
-    const { driver } = track(connect(sim));
+    const h = track(connect(sim));
+    const { driver } = h;
     await driver.start();
-    sim.launch('gc-1', new Uint8Array([1]));
-    await sim.waitFor(() => sim.calls.length >= 1, 5_000);
+    await launched(sim, h, 'gc-1');
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: 'done' });
     await sim.waitFor(() => sim.updates.length === 1, 5_000, 'the update');
     const uuid = sim.updates[0]?.status.uuid;
@@ -110,21 +123,29 @@ describe('MesosHttpDriver against the agent simulator', () => {
     expect(callsOf(sim, 'UPDATE')).toHaveLength(1); // never re-POSTed
   });
 
-  it('queues updates and messages produced while disconnected and delivers them on resubscription', async () => {
+  it('queues updates and messages produced while the agent is down: own ones ride in SUBSCRIBE, the rest are POSTed once it takes calls', async () => {
     const sim = await agent();
-    const { driver } = track(connect(sim));
+    const h = track(connect(sim));
+    const { driver } = h;
     await driver.start();
+    await launched(sim, h, 'gc-9');
     await sim.stop();
     await sim.waitFor(() => !driver.connected, 5_000, 'the driver to notice');
     driver.sendStatusUpdate({ taskId: 'gc-9', state: 'TASK_FINISHED', message: 'while away' });
+    driver.sendStatusUpdate({ taskId: 'thermos-task-1', state: 'TASK_LOST', message: 'while away' });
     driver.sendFrameworkMessage(new Uint8Array([1, 2, 3]));
-    expect(driver.pendingAcks()).toBe(1);
-    await sim.listen();
-    await sim.waitFor(() => sim.messages.length === 1 && driver.pendingAcks() === 0, 5_000, 'delivery');
-    expect(sim.updates).toHaveLength(1);
-    expect(sim.updates[0]).toMatchObject({ via: 'SUBSCRIBE', status: { task_id: { value: 'gc-9' } } });
-    expect(callsOf(sim, 'UPDATE')).toHaveLength(0);
+    expect(driver.pendingAcks()).toBe(1); // only the own update waits for ACKNOWLEDGED
+    await sim.restart();
+    await sim.waitFor(() => sim.messages.length === 1 && driver.pendingAcks() === 0 && driver.undelivered() === 0, 5_000, 'delivery');
+    expect(sim.updates.map((u) => [u.status.task_id.value, u.via, u.own])).toEqual([
+      ['gc-9', 'SUBSCRIBE', true], ['thermos-task-1', 'UPDATE', false],
+    ]);
+    // The re-registration window answers 503 to everything but SUBSCRIBE: retried until taken.
+    const foreignPosts = callsOf(sim, 'UPDATE').map((c) => c.status);
+    expect(foreignPosts.at(-1)).toBe(202);
+    expect(new Set(foreignPosts)).toEqual(new Set(foreignPosts.length > 1 ? [503, 202] : [202]));
     expect([...(sim.messages[0] ?? [])]).toEqual([1, 2, 3]);
+    expect(driver.callStats()).toEqual({ callsRejected: 0, foreignUpdatesSent: 1 });
   });
 
   it('gives up with a non-zero code when the agent stays away past the recovery timeout', async () => {
@@ -194,11 +215,13 @@ describe('MesosHttpDriver against the agent simulator', () => {
     expect(seen.launches).toHaveLength(0);
   });
 
-  it('resubscribes after an ERROR event', async () => {
+  it('resubscribes after an ERROR event (hostile input: a real agent never sends one)', async () => {
     const sim = await agent();
-    const { driver, seen } = track(connect(sim));
+    const h = track(connect(sim));
+    const { driver, seen } = h;
     await driver.start();
-    sim.error('Received unexpected call');
+    await launched(sim, h, 'gc-1');
+    sim.sendEvent({ type: 'ERROR', error: { message: 'Received unexpected call' } });
     await sim.waitFor(() => sim.subscriptions.length === 2 && driver.connected, 5_000, 'resubscription');
     expect(seen.errors).toEqual(['Received unexpected call']);
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: '' });
@@ -216,8 +239,10 @@ describe('MesosHttpDriver against the agent simulator', () => {
 
   it('stop() waits for the outstanding acknowledgement, then resolves done with 0', async () => {
     const sim = await agent({ autoAck: false });
-    const { driver } = track(connect(sim));
+    const h = track(connect(sim));
+    const { driver } = h;
     await driver.start();
+    await launched(sim, h, 'gc-1');
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: '' });
     await sim.waitFor(() => sim.updates.length === 1, 5_000, 'the update');
     let stopped = false;
@@ -232,8 +257,10 @@ describe('MesosHttpDriver against the agent simulator', () => {
 
   it('stop() gives up waiting after the persistence wait', async () => {
     const sim = await agent({ autoAck: false });
-    const { driver, logs } = track(connect(sim, {}, { persistenceWaitMs: 100 }));
+    const h = track(connect(sim, {}, { persistenceWaitMs: 100 }));
+    const { driver, logs } = h;
     await driver.start();
+    await launched(sim, h, 'gc-1');
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: '' });
     await driver.stop();
     expect(await driver.done).toBe(0);
@@ -241,11 +268,10 @@ describe('MesosHttpDriver against the agent simulator', () => {
     expect(logs.some((l) => /not yet acknowledged/.test(l.msg))).toBe(true);
   });
 
-  it('works over a Unix domain socket, across a restart', async () => {
+  it('works over the executor domain socket: every call to /slave(1)/api/v1/executor, across a restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'thermos-gc-sock-'));
     dirs.push(dir);
     const sim = await agent({ socketPath: join(dir, 'agent.sock') });
-    expect(sim.endpoint).toBeUndefined();
     const { driver, seen } = track(connect(sim));
     await driver.start();
     sim.launch('gc-1', new Uint8Array([5]));
@@ -253,15 +279,17 @@ describe('MesosHttpDriver against the agent simulator', () => {
     await sim.restart();
     await sim.waitFor(() => sim.subscriptions.length === 2 && driver.connected, 5_000, 'resubscription');
     driver.sendStatusUpdate({ taskId: 'gc-1', state: 'TASK_FINISHED', message: '' });
-    await sim.waitFor(() => driver.pendingAcks() === 0, 5_000, 'the ack');
-    expect(callsOf(sim, 'UPDATE')[0]?.status).toBe(202);
+    driver.sendFrameworkMessage(new Uint8Array([1]));
+    await sim.waitFor(() => driver.pendingAcks() === 0 && sim.messages.length === 1, 5_000, 'the ack and the message');
+    expect(new Set(sim.calls.map((c) => `${c.transport} ${c.path}`))).toEqual(new Set(['socket /slave(1)/api/v1/executor']));
+    expect(callsOf(sim, 'UPDATE').at(-1)?.status).toBe(202);
   });
 
-  it('backs off from 100 ms, doubling up to the backoff max, until the recovery timeout (fake clock)', async () => {
+  it('draws each re-subscription backoff uniformly from [0, backoff max], counted from the previous attempt (fake clock)', async () => {
     const sim = await agent();
     let now = 1_000_000;
     const waits: number[] = [];
-    // Sleeps advance fake time at once; the connection attempts themselves are real.
+    // Sleeps advance fake time at once; the connection attempts themselves are real (and refused).
     const clock: Clock = {
       now: () => now,
       sleep: (ms) => {
@@ -270,13 +298,16 @@ describe('MesosHttpDriver against the agent simulator', () => {
         return new Promise((resolve) => setImmediate(resolve));
       },
     };
-    const { driver } = track(connect(sim, { recoveryTimeout: '10secs', subscriptionBackoffMax: '1secs' },
-      { clock, initialBackoffMs: 100 }));
+    const draws = [0.5, 0.25, 1, 0, 0.75, 0.1];
+    let i = 0;
+    const random = (): number => draws[i++ % draws.length] as number;
+    const { driver } = track(connect(sim, { recoveryTimeout: '10secs', subscriptionBackoffMax: '1secs' }, { clock, random }));
     await driver.start();
     await sim.stop();
     expect(await driver.done).toBe(1);
-    expect(waits.slice(0, 5)).toEqual([100, 200, 400, 800, 1000]);
-    expect(Math.max(...waits)).toBe(1000);
+    expect(waits.slice(0, 6)).toEqual([500, 250, 1000, 0, 750, 100]);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(1000);
+    // The last wait is cut to what is left of the recovery timeout.
     expect(waits.reduce((a, b) => a + b, 0)).toBe(10_000);
   });
 });

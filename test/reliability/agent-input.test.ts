@@ -15,7 +15,7 @@ import { encodeRecordIo } from '../../src/io/mesos/recordio-stream.js';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeServices } from '../executor/fake-services.js';
-import { FAST_ENV } from '../mesos/driver-harness.js';
+import { FAST_ENV, FAST_WINDOW_MS } from '../mesos/driver-harness.js';
 import { SOAK } from '../properties/budget.js';
 import { recordingLogger, type LogLine } from './agent-fixture.js';
 
@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 async function wire(): Promise<Wired> {
-  const sim = await AgentSimulator.start();
+  const sim = await AgentSimulator.start({ reregistrationTimeoutMs: FAST_WINDOW_MS });
   const { logger, lines } = recordingLogger();
   const messages: Uint8Array[] = [];
   let executor: GcExecutor | undefined;
@@ -48,7 +48,7 @@ async function wire(): Promise<Wired> {
       onShutdown: () => executor?.shutdown(),
       onMessage: (data) => messages.push(data),
     },
-    { logger, persistenceWaitMs: 500, initialBackoffMs: 20 },
+    { logger, persistenceWaitMs: 500 },
   );
   const config = { ...compileConfig({ checkpointRoots: ['/nonexistent'] }), workers: 0 };
   executor = new GcExecutor({ driver, clock: new FakeClock(), config, services: new FakeServices(), logger, metrics: new GcMetrics() });

@@ -4,7 +4,6 @@ import http from 'node:http';
 import type { MesosExecutorEnv } from './env.js';
 import type { ExecutorCallJson } from './types.js';
 
-export const EXECUTOR_API_PATH = '/api/v1/executor';
 /** Response bodies of failed calls are read only this far, for the log. */
 const MAX_ERROR_BODY = 4096;
 
@@ -58,7 +57,7 @@ export function postCall(
       ...agentTarget(env),
       agent,
       method: 'POST',
-      path: EXECUTOR_API_PATH,
+      path: env.executorApiPath,
       headers: requestHeaders(env, payload),
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response from the agent within ${timeoutMs} ms`)));
@@ -77,13 +76,17 @@ export interface SubscribeStreamCallbacks {
   /** Response headers arrived with a status other than 200; the body start is given. */
   onRefused(status: number, body: string): void;
   onChunk(chunk: Buffer): void;
-  /** The connection failed or ended, for any reason (called at most once, also after onRefused). */
-  onClosed(reason: string): void;
+  /**
+   * The connection failed or ended, for any reason (called at most once, also after onRefused);
+   * `timedOut`: no response headers came within the deadline.
+   */
+  onClosed(reason: string, timedOut: boolean): void;
 }
 
 /**
  * Opens the SUBSCRIBE stream on its own connection (not pooled: it never ends). Returns the
- * request so the caller can destroy it. `connectTimeoutMs` bounds the wait for response headers.
+ * request so the caller can destroy it. `connectTimeoutMs` bounds, from the moment of the call,
+ * the wait for the connection and the response headers: an attempt that hangs is abandoned.
  */
 export function openSubscribeStream(
   env: MesosExecutorEnv,
@@ -93,25 +96,33 @@ export function openSubscribeStream(
 ): http.ClientRequest {
   const payload = Buffer.from(JSON.stringify(call), 'utf8');
   let closed = false;
+  let timedOut = false;
   const close = (reason: string): void => {
     if (closed) return;
     closed = true;
-    callbacks.onClosed(reason);
+    callbacks.onClosed(reason, timedOut);
   };
   const req = http.request({
     ...agentTarget(env),
     agent: false,
     method: 'POST',
-    path: EXECUTOR_API_PATH,
+    path: env.executorApiPath,
     headers: { ...requestHeaders(env, payload), Connection: 'keep-alive' },
   });
-  req.setTimeout(connectTimeoutMs, () => req.destroy(new Error(`no response from the agent within ${connectTimeoutMs} ms`)));
+  // An absolute deadline, not an idle timeout: a trickle of bytes must not keep a dead attempt alive.
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    req.destroy(new Error(`no response from the agent within ${connectTimeoutMs} ms`));
+  }, connectTimeoutMs);
   req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
   req.on('error', (err) => close(err.message));
-  req.on('close', () => close('connection closed'));
+  req.on('close', () => {
+    clearTimeout(deadline);
+    close('connection closed');
+  });
   req.on('response', (res) => {
-    // The stream may stay quiet for long stretches between events: no idle timeout once it is open.
-    req.setTimeout(0);
+    // The stream may stay quiet for long stretches between events: no deadline once it is open.
+    clearTimeout(deadline);
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       readBoundedBody(res, (body) => {

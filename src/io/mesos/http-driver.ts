@@ -1,21 +1,21 @@
 // The Mesos v1 executor HTTP API driver (domain.md §7): one SUBSCRIBE stream of RecordIO events,
-// UPDATE and MESSAGE calls in order on a keep-alive connection, every update kept until the agent
-// acknowledges it, and resubscription with backoff (bounded by the recovery timeout) when the
-// framework checkpoints.
+// UPDATE and MESSAGE calls in order on a keep-alive connection (call-sender.ts), updates about
+// the executor's own tasks kept until acknowledged and the others until accepted
+// (update-ledger.ts), and re-subscription with the C++ library's backoff (bounded by the
+// recovery timeout) when the framework checkpoints.
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Clock, Driver, StatusUpdate } from '../../core/ports.js';
 import { ThermosGcError, errorMessage } from '../../errors.js';
-import { postCall } from './agent-http.js';
+import { CallSender, type CallStats } from './call-sender.js';
 import type { MesosExecutorEnv } from './env.js';
 import { Subscription, type LossCause } from './subscription.js';
 import { systemClock } from '../system-clock.js';
-import { UpdateLedger, type Outgoing } from './update-ledger.js';
+import { UpdateLedger } from './update-ledger.js';
 import { decodeExecutorEvent } from './events.js';
 import {
-  encodeBase64, type ExecutorCallJson, type IdJson, type SubscribeCallJson, type SubscribedJson, type TaskInfoJson,
-  type TaskStatusJson,
+  decodeBase64Strict, encodeBase64, type IdJson, type SubscribeCallJson, type SubscribedJson, type TaskInfoJson,
 } from './types.js';
 
 export interface MesosEventHandler {
@@ -33,12 +33,17 @@ export interface MesosHttpDriverOptions {
   clock?: Clock;
   /** @default a silent logger */
   logger?: Logger;
-  /** @default 5 s: how long stop() waits for outstanding acknowledgements. */
+  /** @default 5 s: how long stop() waits for outstanding acknowledgements and deliveries. */
   persistenceWaitMs?: number;
-  /** @default 100 ms: the first resubscription wait; it doubles up to MESOS_SUBSCRIPTION_BACKOFF_MAX. */
-  initialBackoffMs?: number;
-  /** @default 10 s: a call or SUBSCRIBE without response headers within this has failed. */
+  /** @default Math.random: each backoff is random() × MESOS_SUBSCRIPTION_BACKOFF_MAX. */
+  random?: () => number;
+  /** @default 10 s: an UPDATE or MESSAGE without a response within this has failed (and is retried). */
   requestTimeoutMs?: number;
+  /**
+   * @default half of MESOS_SUBSCRIPTION_BACKOFF_MAX (at least 100 ms, at most requestTimeoutMs):
+   * a SUBSCRIBE without response headers within this is abandoned and retried.
+   */
+  subscribeTimeoutMs?: number;
   /** @default 256 MiB: the largest event accepted. */
   maxEventBytes?: number;
 }
@@ -46,9 +51,17 @@ export interface MesosHttpDriverOptions {
 export const DRIVER_EXIT_OK = 0;
 export const DRIVER_EXIT_FAILED = 1;
 const LAUNCH_GROUP_REFUSAL = 'the Thermos GC executor does not run task groups';
+const MIN_SUBSCRIBE_TIMEOUT_MS = 100;
+/** While the agent is up but has not subscribed us, attempts come this many times per backoff max. */
+const RESUBSCRIBE_SHARE = 4;
 
 type Lifecycle = 'running' | 'stopping' | 'done';
 type ReconnectCause = 'initial' | LossCause;
+
+/** A status update uuid: RFC 4122 version 4 (what the agent's id::UUID::fromBytes accepts), 16 raw bytes in base64. */
+export function newStatusUuid(): string {
+  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64');
+}
 
 export class MesosHttpDriver implements Driver {
   readonly done: Promise<number>;
@@ -56,19 +69,17 @@ export class MesosHttpDriver implements Driver {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly persistenceWaitMs: number;
-  private readonly initialBackoffMs: number;
-  private readonly requestTimeoutMs: number;
+  private readonly random: () => number;
+  private readonly subscribeTimeoutMs: number;
   private readonly maxEventBytes: number | undefined;
   private readonly callAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   /** Aborted when the driver is done: every sleep and wait ends early. */
   private readonly lifetime = new AbortController();
+  private readonly sender: CallSender;
 
   private lifecycle: Lifecycle = 'running';
   /** The current SUBSCRIBE attempt or subscription; events of older ones are ignored. */
   private current: Subscription | undefined;
-  private sending = false;
-  private retryScheduled = false;
-  private backoffMs: number;
   private startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
@@ -84,11 +95,23 @@ export class MesosHttpDriver implements Driver {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? pino({ level: 'silent' });
     this.persistenceWaitMs = options.persistenceWaitMs ?? 5_000;
-    this.initialBackoffMs = options.initialBackoffMs ?? 100;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.random = options.random ?? Math.random;
+    const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    // No single attempt may eat the re-registration window (= MESOS_SUBSCRIPTION_BACKOFF_MAX):
+    // while the agent is reachable, attempts start at most a quarter of it apart (see
+    // establish()), and each gives up after that long, so even a window whose first attempts
+    // hang gets one that is answered.
+    this.subscribeTimeoutMs = options.subscribeTimeoutMs
+      ?? Math.min(requestTimeoutMs, Math.max(MIN_SUBSCRIBE_TIMEOUT_MS, env.subscriptionBackoffMaxMs / RESUBSCRIBE_SHARE));
     this.maxEventBytes = options.maxEventBytes;
-    this.backoffMs = this.initialBackoffMs;
     this.done = new Promise<number>((resolve) => { this.resolveDone = resolve; });
+    this.sender = new CallSender(env, this.ledger, this.callAgent, this.clock, this.log, requestTimeoutMs, this.lifetime.signal, {
+      subscription: () => (this.isUp() && !this.isDone() ? this.current : undefined),
+      onAuthRefused: (status, body) => this.authFailure(status, body),
+      onNotSubscribed: () => this.current?.close('resubscribe'),
+      onChange: () => this.notifyChange(),
+      backoffMs: () => this.drawBackoff(),
+    });
   }
 
   /** Subscribes; resolves on SUBSCRIBED, rejects (ERR_AGENT) when the driver gives up first. */
@@ -105,8 +128,18 @@ export class MesosHttpDriver implements Driver {
     return this.isUp();
   }
 
+  /** Updates about the executor's own tasks not yet acknowledged (updates about others are never acknowledged to it). */
   pendingAcks(): number {
     return this.ledger.pendingCount;
+  }
+
+  /** Calls not yet delivered. */
+  undelivered(): number {
+    return this.ledger.undeliveredCount;
+  }
+
+  callStats(): Readonly<CallStats> {
+    return this.sender.stats;
   }
 
   sendStatusUpdate(update: StatusUpdate): void {
@@ -114,8 +147,8 @@ export class MesosHttpDriver implements Driver {
       this.log.warn({ taskId: update.taskId, state: update.state }, 'status update after the driver closed: not sent');
       return;
     }
-    const uuid = randomBytes(16).toString('base64');
-    this.ledger.addUpdate({
+    const uuid = newStatusUuid();
+    const own = this.ledger.addUpdate({
       task_id: { value: update.taskId },
       state: update.state,
       source: 'SOURCE_EXECUTOR',
@@ -124,8 +157,8 @@ export class MesosHttpDriver implements Driver {
       timestamp: this.clock.now() / 1000,
       executor_id: this.executorIdJson(),
     });
-    this.log.info({ taskId: update.taskId, state: update.state, uuid, connected: this.isUp() }, 'status update');
-    void this.flush();
+    this.log.info({ taskId: update.taskId, state: update.state, uuid, own, connected: this.isUp() }, 'status update');
+    void this.sender.flush();
   }
 
   sendFrameworkMessage(data: Uint8Array): void {
@@ -134,10 +167,10 @@ export class MesosHttpDriver implements Driver {
       return;
     }
     this.ledger.addMessage(encodeBase64(data));
-    void this.flush();
+    void this.sender.flush();
   }
 
-  /** Waits (at most the persistence wait) for deliveries and acknowledgements, then closes. */
+  /** Waits (at most the persistence wait) for deliveries and own acknowledgements, then closes. */
   stop(): Promise<void> {
     if (this.stopPromise !== undefined) return this.stopPromise;
     if (this.isDone()) return Promise.resolve();
@@ -151,7 +184,7 @@ export class MesosHttpDriver implements Driver {
       }
       if (this.owesAgent()) {
         this.log.warn({ unacknowledged: this.ledger.pendingCount, undelivered: this.ledger.undeliveredCount },
-          'closing the agent connection with updates not yet acknowledged');
+          'closing the agent connection with updates not yet acknowledged or calls not yet delivered');
       }
       this.finish(DRIVER_EXIT_OK, 'driver stopped');
     })();
@@ -171,6 +204,18 @@ export class MesosHttpDriver implements Driver {
   }
 
   /**
+   * One backoff, uniform in [0, MESOS_SUBSCRIPTION_BACKOFF_MAX]: the C++ library's reconnect
+   * backoff (src/executor/executor.cpp:575-593). With `agentReached` (the agent answered the last
+   * SUBSCRIBE with something other than 200, or hung), uniform in [0, max / 4]: the C++ executors
+   * re-send SUBSCRIBE every second while connected (src/launcher/executor.cpp:386-414, half the
+   * default max); a quarter leaves room for a hung attempt inside the re-registration window.
+   */
+  private drawBackoff(agentReached = false): number {
+    const max = this.env.subscriptionBackoffMaxMs / (agentReached ? RESUBSCRIBE_SHARE : 1);
+    return Math.max(0, Math.min(1, this.random())) * max;
+  }
+
+  /**
    * Subscribes, retrying with backoff while the framework checkpoints and the recovery timeout
    * allows. Resolves with a promise of the subscription's loss, or undefined when the driver is done.
    */
@@ -180,6 +225,12 @@ export class MesosHttpDriver implements Driver {
       return undefined;
     }
     const since = this.clock.now();
+    // Each wait runs from the start of the previous attempt, as the library schedules its next
+    // backoff() when it starts connect(): with attempts bounded by subscribeTimeoutMs, attempts
+    // start at most one backoff max apart while the agent is down, and a quarter of it while it
+    // recovers (503) or hangs, so several land in every re-registration window.
+    let lastStart = since;
+    let agentReached = false;
     let attempts = 0;
     while (!this.isDone()) {
       // After a loss, wait before the first attempt too: an agent that answers every
@@ -195,20 +246,17 @@ export class MesosHttpDriver implements Driver {
             `the agent did not accept a subscription within the recovery timeout (${this.env.recoveryTimeoutMs} ms): exiting`);
           return undefined;
         }
-        const wait = Math.min(this.backoffMs, this.env.subscriptionBackoffMaxMs, left);
-        this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.env.subscriptionBackoffMaxMs, 1));
+        const wait = Math.min(left, Math.max(0, lastStart + this.drawBackoff(agentReached) - this.clock.now()));
         await this.clock.sleep(wait, this.lifetime.signal);
         if (this.isDone()) return undefined;
       }
       attempts += 1;
+      lastStart = this.clock.now();
       const attempt = this.subscribe();
       const result = await attempt.result;
       if (result === 'auth') return undefined; // finish() already ran
-      if (result === 'subscribed') {
-        // Repeated ERROR → resubscribe cycles keep growing the wait; a clean subscription resets it.
-        if (cause !== 'error') this.backoffMs = this.initialBackoffMs;
-        return attempt.lost;
-      }
+      if (result === 'subscribed') return attempt.lost;
+      agentReached = attempt.agentReached;
     }
     return undefined;
   }
@@ -223,13 +271,16 @@ export class MesosHttpDriver implements Driver {
     };
     this.log.info({ unacknowledgedTasks: owed.tasks.length, unacknowledgedUpdates: owed.updates.length },
       'subscribing to the agent');
-    const options = { connectTimeoutMs: this.requestTimeoutMs, maxEventBytes: this.maxEventBytes };
+    const options = { connectTimeoutMs: this.subscribeTimeoutMs, maxEventBytes: this.maxEventBytes };
     const sub: Subscription = new Subscription(this.env, call, options, {
       onEvent: (raw) => {
         if (sub === this.current && !this.isDone()) this.handleEvent(raw, sub);
       },
       onAuthRefused: (status, body) => this.authFailure(status, body),
-      onRefused: (status, body) => this.log.warn({ status, body }, 'the agent refused SUBSCRIBE'),
+      onRefused: (status, body, deterministic) => {
+        if (deterministic) this.log.error({ status, body }, 'the agent refused SUBSCRIBE: will retry');
+        else this.log.warn({ status, body }, 'the agent could not take SUBSCRIBE now: will retry');
+      },
       onUnreadable: (message) => this.log.error({ message }, 'unreadable event stream from the agent: reconnecting'),
       onClosed: (reason, wasUp) => {
         if (sub !== this.current) return;
@@ -254,7 +305,7 @@ export class MesosHttpDriver implements Driver {
         this.startWaiter = undefined;
         this.callHandler('onSubscribed', () => this.handler.onSubscribed?.(event.info));
         this.notifyChange();
-        void this.flush();
+        void this.sender.flush();
         return;
       case 'LAUNCH':
         this.ledger.noteLaunched(event.task);
@@ -270,8 +321,11 @@ export class MesosHttpDriver implements Driver {
         this.log.info({ taskId: event.taskId }, 'KILL');
         return this.callHandler('onKill', () => this.handler.onKill(event.taskId));
       case 'ACKNOWLEDGED': {
-        const status = this.ledger.acknowledge(event.taskId, event.uuid);
-        this.log.debug({ taskId: event.taskId, uuid: event.uuid, state: status?.state }, 
+        // The agent writes the bytes back in standard padded base64, as they were sent; normalise anyway.
+        const bytes = decodeBase64Strict(event.uuid);
+        const uuid = bytes === null ? event.uuid : encodeBase64(bytes);
+        const status = this.ledger.acknowledge(event.taskId, uuid);
+        this.log.debug({ taskId: event.taskId, uuid, state: status?.state },
           status === undefined ? 'ACKNOWLEDGED for no pending update' : 'ACKNOWLEDGED');
         if (status !== undefined) this.notifyChange();
         return;
@@ -282,6 +336,7 @@ export class MesosHttpDriver implements Driver {
         this.log.info('SHUTDOWN from the agent');
         return this.callHandler('onShutdown', () => this.handler.onShutdown());
       case 'ERROR':
+        // A real agent never sends ERROR (the C++ library injects it locally); treat one as a broken stream.
         this.log.error({ message: event.message }, 'ERROR event from the agent: resubscribing');
         this.callHandler('onError', () => this.handler.onError?.(event.message));
         return sub.close('error');
@@ -292,59 +347,6 @@ export class MesosHttpDriver implements Driver {
         else this.log.debug({ type: event.eventType }, 'unknown event type ignored');
         return;
     }
-  }
-
-  // ---- calls ----
-
-  /** Delivers the outbox in order while subscribed; one call at a time keeps updates ordered. */
-  private async flush(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
-    try {
-      while (this.isUp() && !this.isDone()) {
-        const next = this.ledger.next();
-        if (next === undefined) break;
-        const call = this.callFor(next.item, next.status);
-        const sub = this.current;
-        let failure: string | undefined;
-        try {
-          const res = await postCall(this.env, this.callAgent, call, this.requestTimeoutMs);
-          if (res.status === 401 || res.status === 403) { this.authFailure(res.status, res.body); return; }
-          if (res.status !== 202) failure = `HTTP ${res.status}: ${res.body}`;
-        } catch (err) {
-          failure = errorMessage(err);
-        }
-        if (failure !== undefined) {
-          this.log.warn({ call: call.type, failure }, 'call to the agent failed: will retry');
-          // A stale failure (the stream was replaced meanwhile) retries at once on the new one.
-          if (sub !== this.current) continue;
-          this.scheduleRetry();
-          return;
-        }
-        this.ledger.delivered(next.item);
-        this.notifyChange();
-      }
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  private callFor(item: Outgoing, status: TaskStatusJson | undefined): ExecutorCallJson {
-    const base = { framework_id: { value: this.env.frameworkId }, executor_id: this.executorIdJson() };
-    if (item.kind === 'message' || status === undefined) {
-      return { type: 'MESSAGE', ...base, message: { data: item.kind === 'message' ? item.data : '' } };
-    }
-    return { type: 'UPDATE', ...base, update: { status } };
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryScheduled) return;
-    this.retryScheduled = true;
-    const wait = Math.min(this.backoffMs, this.env.subscriptionBackoffMaxMs);
-    void this.clock.sleep(wait, this.lifetime.signal).then(() => {
-      this.retryScheduled = false;
-      void this.flush();
-    });
   }
 
   // ---- helpers ----
@@ -361,6 +363,7 @@ export class MesosHttpDriver implements Driver {
     return this.lifecycle === 'done';
   }
 
+  /** Own updates awaiting ACKNOWLEDGED, or calls not yet delivered; never acknowledgements of foreign updates. */
   private owesAgent(): boolean {
     return this.ledger.pendingCount > 0 || this.ledger.undeliveredCount > 0;
   }

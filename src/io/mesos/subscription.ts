@@ -3,21 +3,22 @@
 import type http from 'node:http';
 import { errorMessage } from '../../errors.js';
 import { openSubscribeStream } from './agent-http.js';
+import { classifySubscribeRefusal } from './call-outcome.js';
 import type { MesosExecutorEnv } from './env.js';
 import { RecordIoDecoder } from './recordio-stream.js';
 import type { SubscribeCallJson } from './types.js';
 
 export type AttemptResult = 'subscribed' | 'failed' | 'auth';
-/** Why a subscription ended: the stream closed, or the agent sent ERROR. */
-export type LossCause = 'disconnect' | 'error';
+/** Why a subscription ended: the stream closed, an ERROR event, or a call answered 403 (not subscribed). */
+export type LossCause = 'disconnect' | 'error' | 'resubscribe';
 
 export interface SubscriptionHooks {
   /** Each decoded event, in order; the driver calls markSubscribed() on SUBSCRIBED. */
   onEvent(raw: unknown): void;
   /** The agent answered 401/403. */
   onAuthRefused(status: number, body: string): void;
-  /** The agent answered something else than 200 (logged by the driver). */
-  onRefused(status: number, body: string): void;
+  /** The agent answered something else than 200 (logged by the driver); `deterministic`: it will not go away by itself. */
+  onRefused(status: number, body: string, deterministic: boolean): void;
   /** The stream is gone; `wasUp` tells whether it had been SUBSCRIBED. Not called after close(). */
   onClosed(reason: string, wasUp: boolean): void;
   /** The stream could not be decoded; it is closed and onClosed follows. */
@@ -34,6 +35,7 @@ export class Subscription {
   readonly lost: Promise<LossCause>;
   private up = false;
   private closedByUs = false;
+  private answeredOrHung = false;
   private settle: (result: AttemptResult) => void = () => undefined;
   private resolveLost: (cause: LossCause) => void = () => undefined;
   private readonly request: http.ClientRequest;
@@ -49,12 +51,14 @@ export class Subscription {
     const decoder = new RecordIoDecoder(options.maxEventBytes === undefined ? {} : { maxRecordBytes: options.maxEventBytes });
     this.request = openSubscribeStream(env, call, options.connectTimeoutMs, {
       onRefused: (status, body) => {
+        this.answeredOrHung = true;
         if (this.closedByUs) return;
-        if (status === 401 || status === 403) {
+        const refusal = classifySubscribeRefusal(status);
+        if (refusal.outcome === 'auth') {
           this.settle('auth');
           hooks.onAuthRefused(status, body);
         } else {
-          hooks.onRefused(status, body);
+          hooks.onRefused(status, body, refusal.deterministic);
         }
       },
       onChunk: (chunk) => {
@@ -69,7 +73,8 @@ export class Subscription {
           this.request.destroy();
         }
       },
-      onClosed: (reason) => {
+      onClosed: (reason, timedOut) => {
+        if (timedOut) this.answeredOrHung = true;
         const wasUp = this.up;
         this.up = false;
         this.settle('failed');
@@ -77,6 +82,15 @@ export class Subscription {
         if (!this.closedByUs) hooks.onClosed(reason, wasUp);
       },
     });
+  }
+
+  /**
+   * The attempt failed although the agent took the connection: it answered something other
+   * than 200 (503 while recovering, ...), or never answered within the deadline. A connection
+   * refused or reset leaves this false.
+   */
+  get agentReached(): boolean {
+    return this.answeredOrHung;
   }
 
   /** True between SUBSCRIBED and the end of the stream. */

@@ -64,7 +64,7 @@ export interface TaskStatusJson {
   task_id: IdJson;
   state: MesosTaskState;
   source?: TaskStatusSource;
-  /** Base64 of 16 random bytes; the agent acknowledges by (task_id, uuid). */
+  /** Base64 of an RFC 4122 version-4 UUID (16 raw bytes); the agent acknowledges by (task_id, uuid). */
   uuid?: string;
   message?: string;
   /** Epoch seconds. */
