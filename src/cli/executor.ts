@@ -9,7 +9,7 @@ import { GcExecutor } from '../executor/gc-executor.js';
 import { GcMetrics } from '../executor/metrics.js';
 import { GcPrometheus } from '../executor/prometheus.js';
 import type { GcServices } from '../executor/services.js';
-import { parseMesosEnv, type MesosExecutorEnv } from '../io/mesos/env.js';
+import { AUTH_TOKEN_VARIABLE, parseMesosEnv, type MesosExecutorEnv } from '../io/mesos/env.js';
 import { DRIVER_EXIT_OK, MesosHttpDriver } from '../io/mesos/http-driver.js';
 import { systemClock } from '../io/system-clock.js';
 import { startMetricsServer, type MetricsServer } from '../io/metrics-server.js';
@@ -37,6 +37,8 @@ type Level = (typeof LEVELS)[number];
 export interface ExecutorRunOptions {
   /** Called when the hard shutdown deadline passed with work still running: end the process. */
   forceExit?: (code: number) => void;
+  /** Removes a variable from the process environment (the token, once read). */
+  eraseEnv?: (name: string) => void;
 }
 
 /** How long before the agent's grace period ends the executor stops waiting for itself. */
@@ -79,6 +81,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       // Work still in flight (a delete that ignores the abort) must not outlive the grace period.
       setTimeout(() => process.exit(code), 50).unref();
     },
+    eraseEnv: (name) => {
+      delete process.env[name];
+    },
   });
 }
 
@@ -91,10 +96,13 @@ export async function runExecutor(argv: string[], io: CliIo, options: ExecutorRu
   const config = compileConfig(rawConfigFromParsed(values), io.env);
   const level = logLevel(values['log-level']);
   const mesosEnv: MesosExecutorEnv = parseMesosEnv(io.env);
+  // As the C++ library does (src/executor/executor.cpp:293-295): the token is kept in mesosEnv
+  // only, so children (ps, worker threads) and diagnostics spawned from here on never see it.
+  options.eraseEnv?.(AUTH_TOKEN_VARIABLE);
   const sandbox = mesosEnv.sandbox ?? process.cwd();
   const logger = createLogger({ level, file: join(sandbox, LOG_DIR, LOG_FILE), stderr: io.stderr });
   const log = logger.child({ component: 'executor-cli' });
-  log.info({ executorId: mesosEnv.executorId, frameworkId: mesosEnv.frameworkId, agent: mesosEnv.agentEndpoint ?? mesosEnv.domainSocket, config }, 'thermos-gc executor starting');
+  log.info({ executorId: mesosEnv.executorId, frameworkId: mesosEnv.frameworkId, agent: mesosEnv.domainSocket ?? mesosEnv.agentEndpoint, path: mesosEnv.executorApiPath, config }, 'thermos-gc executor starting');
   await checkRoots(config, log);
 
   const built = await buildServices(config, logger);
@@ -146,6 +154,7 @@ export async function runExecutor(argv: string[], io: CliIo, options: ExecutorRu
   );
   executor = new GcExecutor({ driver, clock: systemClock, config, services, logger, metrics, varsDir: sandbox });
   metrics.setPendingAckSource(() => driver.pendingAcks());
+  metrics.setCallStatsSource(() => driver.callStats());
 
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== undefined) {

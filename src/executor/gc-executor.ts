@@ -20,6 +20,7 @@ export const MSG_SKIPPED_REPLACED = 'Garbage collection skipped - GC executor re
 export const MSG_SKIPPED_SHUTDOWN = 'Garbage collection skipped - GC executor shutting down';
 export const MSG_REFUSED_SHUTDOWN = 'GC executor is shutting down';
 export const MSG_ORPHAN_LOST = 'GC executor detected failed task runner.';
+export const MSG_KILLED_QUEUED = 'Garbage collection skipped - GC task killed before it ran';
 
 export interface GcExecutorOptions {
   driver: Driver;
@@ -97,10 +98,24 @@ export class GcExecutor {
     this.wake.abort();
   }
 
-  /** KILL: drop a queued task; a running one finishes. */
+  /**
+   * KILL. A queued task is dropped and answered TASK_KILLED: the v1 API expects a terminal update
+   * for a killed task. The running one finishes (a half-done run is worse than a late one; the
+   * original did the same) and its TASK_FINISHED is the answer. A task this executor does not
+   * hold is either finished (its terminal update is already sent: a second one would contradict
+   * it) or was never delivered (the agent answers for those itself): ignored with a warning, as
+   * the Mesos default executor does (src/launcher/default_executor.cpp:1287-1291).
+   */
   kill(taskId: string): void {
     const outcome = this.queue.kill(taskId);
-    this.log.info({ taskId, outcome }, outcome === 'removed' ? 'removed queued GC task' : 'kill of a GC task that is not queued - ignoring');
+    if (outcome === 'removed') {
+      this.log.info({ taskId, outcome }, 'removed queued GC task: answering TASK_KILLED');
+      this.opts.driver.sendStatusUpdate({ taskId, state: 'TASK_KILLED', message: MSG_KILLED_QUEUED });
+    } else if (outcome === 'running') {
+      this.log.info({ taskId, outcome }, 'kill of the running GC task - it runs to completion and answers TASK_FINISHED');
+    } else {
+      this.log.warn({ taskId, outcome }, 'kill of a task this executor does not hold (finished or never launched) - ignoring');
+    }
   }
 
   /** SHUTDOWN: stop after the current run. */

@@ -20,6 +20,16 @@ export interface MetricsSnapshot {
   inode_used_share: number;
   disk_pressure_deleted: number;
   worker_pool_utilisation: number;
+  calls_rejected: number;
+  foreign_updates_sent: number;
+}
+
+/** What the agent connection counts (the Mesos driver's CallStats). */
+export interface AgentCallStats {
+  /** Calls the agent refused for good (400, 415, ...): dropped, never resent. */
+  callsRejected: number;
+  /** Updates about tasks the executor does not own, accepted by the agent and then forgotten. */
+  foreignUpdatesSent: number;
 }
 
 export class GcMetrics {
@@ -45,8 +55,23 @@ export class GcMetrics {
   /** Where the pending-acknowledgement count comes from (the driver); 0 when unset. */
   private pendingAckSource: (() => number) | undefined;
 
+  /** Where the agent call counters come from (the driver); 0 when unset. */
+  private callStatsSource: (() => Readonly<AgentCallStats>) | undefined;
+
   setPendingAckSource(source: () => number): void {
     this.pendingAckSource = source;
+  }
+
+  setCallStatsSource(source: () => Readonly<AgentCallStats>): void {
+    this.callStatsSource = source;
+  }
+
+  get calls_rejected(): number {
+    return this.callStatsSource?.().callsRejected ?? 0;
+  }
+
+  get foreign_updates_sent(): number {
+    return this.callStatsSource?.().foreignUpdatesSent ?? 0;
   }
 
   /** Where the worker pool's busy share (0..1) comes from; 0 when unset (no pool). */
@@ -80,6 +105,8 @@ export class GcMetrics {
       inode_used_share: this.inode_used_share,
       disk_pressure_deleted: this.disk_pressure_deleted,
       worker_pool_utilisation: this.worker_pool_utilisation,
+      calls_rejected: this.calls_rejected,
+      foreign_updates_sent: this.foreign_updates_sent,
     };
   }
 }

@@ -9,6 +9,7 @@ import { defaultConfig, type GcConfig } from '../../src/config.js';
 import {
   GcExecutor,
   MSG_DESERIALIZATION_FAILED,
+  MSG_KILLED_QUEUED,
   MSG_ORPHAN_LOST,
   MSG_REFUSED_SHUTDOWN,
   MSG_SKIPPED_REPLACED,
@@ -71,8 +72,20 @@ describe('GcExecutor queue (launch / kill)', () => {
     ]);
     executor.kill('gc-3');
     expect(executor.queuedTaskId).toBeUndefined();
+    expect(driver.updatesFor('gc-3')).toEqual([{ taskId: 'gc-3', state: 'TASK_KILLED', message: MSG_KILLED_QUEUED }]);
     executor.launch('gc-4', art());
     expect(metrics.dropped_tasks).toBe(0);
+  });
+
+  it('kill of a queued task removes it and answers TASK_KILLED for it (a terminal update, as the v1 API expects)', () => {
+    const { executor, driver } = setup();
+    executor.launch('gc-1', art());
+    executor.kill('gc-1');
+    expect(executor.queuedTaskId).toBeUndefined();
+    expect(driver.updates).toEqual([{ taskId: 'gc-1', state: 'TASK_KILLED', message: MSG_KILLED_QUEUED }]);
+    // A second KILL of the same task finds nothing: no second terminal update.
+    executor.kill('gc-1');
+    expect(driver.updates).toHaveLength(1);
   });
 
   it('kill of an unknown task does nothing', () => {
