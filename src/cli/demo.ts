@@ -193,9 +193,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     out(`deleted-tasks message:  ${deleted.length} task ids in ${theSim.messages.length} message(s)`);
     out(`bytes reclaimed:        ${formatBytes(vars.bytes_reclaimed)} (${vars.inodes_reclaimed} inodes)`);
     out(`time taken:             ${formatDuration(tookMs)} from LAUNCH to TASK_FINISHED`);
+    // What a real agent would have refused (503 while recovering is only "not now").
+    const refused = theSim.calls.filter((c) => c.status >= 400 && c.status !== 503).length;
+    const agentOk = refused === 0 && theSim.crashed === undefined && theSim.executorKills.length === 0;
+    out(`agent took every call:  ${agentOk ? 'yes' : `no (${refused} refused${theSim.crashed === undefined ? '' : `, agent aborted: ${theSim.crashed}`})`}`);
     out(`matches plan:           ${matches ? 'yes' : 'no'}`);
     out(`executor exit code:     ${code}`);
-    return matches && code === 0 ? 0 : 1;
+    return matches && agentOk && code === 0 ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

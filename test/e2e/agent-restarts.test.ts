@@ -8,7 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSchedulerMessageDeletedTasks, encodeAdjustRetainedTasks } from '../../src/core/aurora-messages.js';
 import { classifyScheduleStatus } from '../../src/core/states.js';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
-import { QUICK_FLAGS, agentArgs, denseAgent, ensureBuilt, hasState, killExecutors, runPlan, spawnExecutor, tempDir } from './harness.js';
+import {
+  QUICK_FLAGS, RESTART_WINDOW_MS, agentArgs, denseAgent, ensureBuilt, expectAgentHappy, hasState, killExecutors, runPlan, spawnExecutor, tempDir,
+} from './harness.js';
 
 const DAY = 86_400_000;
 let dir: string;
@@ -30,7 +32,7 @@ afterAll(async () => {
 describe('several agent restarts and a SHUTDOWN mid-run', () => {
   it('loses no update, duplicates none after acknowledgement, and keeps every retained live task', async () => {
     const agent = await denseAgent(path.join(dir, 'agent'), { tasks: 400, ageMs: DAY, seed: 11, filesPerSandbox: 4 });
-    const sim = await AgentSimulator.start({ autoAck: true });
+    const sim = await AgentSimulator.start({ autoAck: true, reregistrationTimeoutMs: RESTART_WINDOW_MS });
     sims.push(sim);
     const sandbox = path.join(dir, 'sandbox');
     await mkdir(sandbox);
@@ -38,7 +40,7 @@ describe('several agent restarts and a SHUTDOWN mid-run', () => {
     await sim.waitFor(() => sim.subscribed, 15_000, 'the executor to subscribe');
 
     // A restart before any GC task.
-    await sim.restart(150);
+    await sim.restart({ downMs: 150, recoveringMs: 100 });
     await sim.waitFor(() => sim.subscriptions.length >= 2 && sim.subscribed, 15_000, 'resubscription 1');
 
     const plan = await runPlan(agent, agent.retained, Date.now() / 1000, dir);
@@ -46,9 +48,9 @@ describe('several agent restarts and a SHUTDOWN mid-run', () => {
     sim.launch('gc-1', encodeAdjustRetainedTasks(agent.retained));
     // Two restarts while the run is under way: after its first update, and again at once.
     await sim.waitFor(() => sim.updates.length > 0, 15_000, 'the first update of gc-1');
-    await sim.restart(200);
+    await sim.restart({ downMs: 200 });
     await sim.waitFor(() => sim.subscriptions.length >= 3 && sim.subscribed, 15_000, 'resubscription 2');
-    await sim.restart(100);
+    await sim.restart({ downMs: 100, recoveringMs: 300 });
     await sim.waitFor(() => sim.subscriptions.length >= 4 && sim.subscribed, 15_000, 'resubscription 3');
     await sim.waitFor(() => hasState(sim, 'gc-1', 'TASK_FINISHED') && sim.unacknowledged().length === 0, 30_000, 'gc-1 finished and acknowledged');
 
@@ -69,6 +71,7 @@ describe('several agent restarts and a SHUTDOWN mid-run', () => {
     sim.shutdown();
     const exit = await ex.exited;
     expect(exit).toEqual({ code: 0, signal: null });
+    expectAgentHappy(sim);
 
     // What the scheduler retains as live or starting and is active here kept its sandbox.
     for (const id of agent.taskIds.active) {

@@ -20,6 +20,7 @@ describe('thermos-gc demo', () => {
     expect(code, `${out}\n${err}`).toBe(0);
     expect(out).toMatch(/^GC run system-gc-demo-0001$/m);
     expect(out).toMatch(/^matches plan: +yes$/m);
+    expect(out).toMatch(/^agent took every call: +yes$/m);
     expect(out).toMatch(/^executor exit code: +0$/m);
     expect(out).toMatch(/^deleted-tasks message: +\d+ task ids in 1 message\(s\)$/m);
     // Not a terminal: a few plain progress lines, no spinner.

@@ -13,7 +13,9 @@ import { checkpointDir, taskFilePath } from '../../src/io/checkpoint-paths.js';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import type { DenseAgent } from '../../src/sim/dense-agent.js';
 import { typicalActiveTask, writeTask } from '../helpers/checkpoint-builder.js';
-import { QUICK_FLAGS, agentArgs, denseAgent, ensureBuilt, hasState, killExecutors, readJson, runPlan, spawnExecutor, tempDir, updatesFor } from './harness.js';
+import {
+  QUICK_FLAGS, agentArgs, denseAgent, ensureBuilt, expectAgentHappy, hasState, killExecutors, readJson, runPlan, spawnExecutor, tempDir, updatesFor,
+} from './harness.js';
 
 const DAY = 86_400_000;
 const YOUNG = ['young-absent-0', 'young-absent-1'];
@@ -95,7 +97,13 @@ describe('a GC task against a dense agent (real executor process, real HTTP)', (
     expect(exit, ex.stderr()).toEqual({ code: 0, signal: null });
 
     const vars = await readJson<MetricsSnapshot>(path.join(sandbox, EXECUTOR_VARS_FILE));
-    expect(vars).toMatchObject({ gc_runs: 1, tasks_deleted: gc.size, kills: terminated.size, updates_pending_ack: 0 });
+    // Every update about Aurora's tasks was accepted and forgotten (the agent acknowledges them to
+    // their own executors, never to this one); none was refused; nothing waits.
+    expect(vars).toMatchObject({
+      gc_runs: 1, tasks_deleted: gc.size, kills: terminated.size, updates_pending_ack: 0,
+      calls_rejected: 0, foreign_updates_sent: Object.keys(plan.updates).length,
+    });
+    expectAgentHappy(sim);
     expect(vars.bytes_reclaimed).toBeGreaterThan(0);
     const report = await readJson<GcRunReport>(path.join(sandbox, LAST_RUN_FILE));
     expect(report.deleted).toEqual(plan.garbage_collect);

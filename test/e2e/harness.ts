@@ -17,13 +17,25 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BIN = path.join(REPO, 'bin', 'thermos-gc.js');
 const BUILT = [path.join(REPO, 'dist', 'src', 'cli', 'main.js'), path.join(REPO, 'dist', 'src', 'cli', 'executor.js')];
 
-/** Quick recovery so restarts and failures take well under a second or two. */
+/**
+ * Quick recovery so restarts and failures take well under a second or two. The backoff max is
+ * what the simulator's re-registration timeout makes it (the agent passes its own), so tests
+ * that restart the agent start it with a short `reregistrationTimeoutMs` (RESTART_WINDOW_MS).
+ */
 export const FAST_ENV: SpawnExecutorOptions = {
   checkpoint: true,
   recoveryTimeout: '4secs',
-  subscriptionBackoffMax: '200ms',
   shutdownGracePeriod: '3secs',
 };
+export const RESTART_WINDOW_MS = 400;
+
+/** What a real agent would not have survived or tolerated: an abort, or an executor killed for missing its window. */
+export function expectAgentHappy(sim: AgentSimulator): void {
+  if (sim.crashed !== undefined) throw new Error(`the agent aborted: ${sim.crashed}`);
+  if (sim.executorKills.length > 0) throw new Error(`the agent killed the executor: ${sim.executorKills.join('; ')}`);
+  const refused = sim.calls.filter((c) => c.status >= 400 && c.status !== 503);
+  if (refused.length > 0) throw new Error(`the agent refused calls: ${JSON.stringify(refused.map((c) => [c.type, c.status, c.answer]))}`);
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -12,7 +12,7 @@ import { runnerCheckpointPath, taskFilePath } from '../../src/io/checkpoint-path
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { processRun, writeTask } from '../helpers/checkpoint-builder.js';
 import { isRunning, killAllTracked, procStartTimeMs, startFakeRunner, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
-import { QUICK_FLAGS, ensureBuilt, hasState, killExecutors, spawnExecutor, tempDir, updatesFor } from './harness.js';
+import { QUICK_FLAGS, ensureBuilt, expectAgentHappy, hasState, killExecutors, spawnExecutor, tempDir, updatesFor } from './harness.js';
 
 const HOUR = 3_600_000;
 
@@ -93,6 +93,7 @@ describe('killing real processes through the executor', () => {
     expect(updatesFor(sim, 'retained-running')).toEqual([]);
     sim.shutdown();
     expect((await ex.exited).code).toBe(0);
+    expectAgentHappy(sim);
   });
 
   it('SHUTDOWN during a run that cannot finish: aborts and exits at the grace-period deadline', async () => {
