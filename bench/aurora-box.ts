@@ -11,7 +11,7 @@
 // Needs root and cgroup v1 memory/cpu/cpuacct under /sys/fs/cgroup (as on a Mesos agent); the
 // cgroups are named tgc-box-<pid>-<n> unless --cgroup-prefix says otherwise, and removed after.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, lstatSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -184,32 +184,63 @@ interface LogLine {
   url?: string;
 }
 
-/** Log lines of the executor (the current file and its rotations), parsed. */
-function readLogLines(sandbox: string): LogLine[] {
-  const dir = path.join(sandbox, 'executor_logs');
-  if (!existsSync(dir)) return [];
-  const out: LogLine[] = [];
-  for (const f of readdirSync(dir).sort()) {
-    let text: string;
-    try {
-      text = readFileSync(path.join(dir, f), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
+const WANTED = new Set(['serving Prometheus metrics', 'launching garbage collection', 'GC task queued']);
+
+/**
+ * Follows the executor's log files (the current one and its rotations) from where it last read,
+ * keeping only the few lines the harness looks for: a 10,000-task run writes tens of MiB.
+ */
+class LogTail {
+  private readonly offsets = new Map<string, number>();
+  private readonly rest = new Map<string, string>();
+  readonly lines: LogLine[] = [];
+
+  constructor(private readonly dir: string) {}
+
+  poll(): void {
+    if (!existsSync(this.dir)) return;
+    for (const f of readdirSync(this.dir)) {
+      const file = path.join(this.dir, f);
+      let st;
       try {
-        out.push(JSON.parse(line) as LogLine);
+        st = lstatSync(file);
       } catch {
-        // a torn last line
+        continue;
       }
+      if (!st.isFile()) continue;
+      // A rotated file is a renamed one: follow inodes, not names.
+      const key = String(st.ino);
+      let off = this.offsets.get(key) ?? 0;
+      if (st.size <= off) continue;
+      const fd = openSync(file, 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(st.size - off, 8 << 20));
+        const n = readSync(fd, buf, 0, buf.length, off);
+        off += n;
+        const text = (this.rest.get(key) ?? '') + buf.toString('utf8', 0, n);
+        const cut = text.lastIndexOf('\n');
+        this.rest.set(key, text.slice(cut + 1));
+        for (const line of text.slice(0, cut + 1).split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const msg = /"msg":"([^"]*)"/.exec(line)?.[1];
+          if (msg === undefined || !WANTED.has(msg)) continue;
+          try {
+            this.lines.push(JSON.parse(line) as LogLine);
+          } catch {
+            // not a whole line
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+      this.offsets.set(key, off);
     }
   }
-  return out;
-}
 
-function findLog(sandbox: string, pred: (l: LogLine) => boolean): LogLine | undefined {
-  return readLogLines(sandbox).find(pred);
+  find(pred: (l: LogLine) => boolean): LogLine | undefined {
+    this.poll();
+    return this.lines.find(pred);
+  }
 }
 
 function httpGetMs(url: string): Promise<number> {
@@ -308,11 +339,25 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     throw new Error(why);
   };
   const finishedOf = (id: string): boolean => sim.updates.some((u) => u.status.task_id.value === id && u.status.state === 'TASK_FINISHED');
-  const logTime = (msg: string, taskId: string): number | undefined => findLog(sandbox, (l) => l.msg === msg && l.taskId === taskId)?.time;
+  const tail = new LogTail(path.join(sandbox, 'executor_logs'));
+  const logTime = (msg: string, taskId: string): number | undefined => tail.find((l) => l.msg === msg && l.taskId === taskId)?.time;
+  /** last_gc_run.json is written just after TASK_FINISHED: wait for the one of this run. */
+  const reportOf = async (id: string): Promise<Record<string, unknown> | undefined> => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        const report = JSON.parse(await readFile(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as Record<string, unknown>;
+        if (report.gcTaskId === id) return report;
+      } catch {
+        // not written yet, or being replaced
+      }
+      await sleep(50);
+    }
+    return undefined;
+  };
   try {
     await Promise.race([sim.waitFor(() => sim.subscribed, 120_000, 'the executor to subscribe'), exited.then(() => fail('executor exited before subscribing'))]);
     for (let i = 0; i < 200 && metricsUrl === undefined; i++) {
-      metricsUrl = findLog(sandbox, (l) => l.msg === 'serving Prometheus metrics')?.url;
+      metricsUrl = tail.find((l) => l.msg === 'serving Prometheus metrics')?.url;
       if (metricsUrl === undefined) await sleep(50);
     }
     probing = true;
@@ -345,17 +390,13 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
         // wall time of a queued run counts from when it could start
         if (launched !== undefined) m.wallMs = finishedAt - launched;
       }
-      try {
-        const report = JSON.parse(await readFile(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as Record<string, unknown>;
-        if (report.gcTaskId === id) {
-          m.phaseMs = report.phaseMs as Record<string, number>;
-          m.cpuSeconds = report.cpuSeconds;
-          m.killed = (report.killed as unknown[]).length;
-          m.deleted = (report.deleted as unknown[]).length;
-          m.updates = report.updatesSent as number;
-        }
-      } catch {
-        // written after TASK_FINISHED: may lag a moment
+      const report = await reportOf(id);
+      if (report !== undefined) {
+        m.phaseMs = report.phaseMs as Record<string, number>;
+        m.cpuSeconds = report.cpuSeconds;
+        m.killed = (report.killed as unknown[]).length;
+        m.deleted = (report.deleted as unknown[]).length;
+        m.updates = report.updatesSent as number;
       }
       finishTimes.push(finishedAt);
       result.runs.push(m);
@@ -367,19 +408,8 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
       launchedAt = nextSentAt ?? Date.now();
     }
     probing = false;
-    // Let the post-run orphan pass and the report writes settle, then read the last report again.
+    // Let the post-run orphan pass settle.
     await sleep(1_000);
-    const last = result.runs.at(-1);
-    if (last !== undefined && last.cpuSeconds === undefined) {
-      const report = JSON.parse(await readFile(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as Record<string, unknown>;
-      if (report.gcTaskId === last.gcTaskId) {
-        last.phaseMs = report.phaseMs as Record<string, number>;
-        last.cpuSeconds = report.cpuSeconds;
-        last.killed = (report.killed as unknown[]).length;
-        last.deleted = (report.deleted as unknown[]).length;
-        last.updates = report.updatesSent as number;
-      }
-    }
     result.cpuSecondsTotal = (readNumber(path.join(cg.names.cpuacct, 'cpuacct.usage')) ?? Number.NaN) / 1e9;
     sim.shutdown();
     result.exit = await Promise.race([exited, sleep(60_000).then(() => ({ code: null, signal: 'timeout' }))]);

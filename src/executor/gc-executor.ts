@@ -201,11 +201,13 @@ export class GcExecutor {
   private async cleanOrphans(): Promise<void> {
     const { driver, clock, services, metrics } = this.opts;
     try {
-      for (const o of await services.cleanOrphans(clock.now())) {
+      // A GC task that arrives (or a shutdown) cuts the pass short; the next one resumes there.
+      const shouldYield = (): boolean => this.queue.queued !== undefined || this.stopRequested;
+      for (const o of await services.cleanOrphans(clock.now(), { shouldYield })) {
         if (o.action !== 'lose') continue;
         if (o.lostOk === true) {
           metrics.losses++;
-          this.log.warn({ taskId: o.taskId, reason: o.why }, 'lost orphaned task');
+          this.log.warn({ taskId: o.taskId, reason: o.why, killedPids: o.killedPids }, 'lost orphaned task');
           driver.sendStatusUpdate({ taskId: o.taskId, state: 'TASK_LOST', message: MSG_ORPHAN_LOST });
         } else {
           this.log.error({ taskId: o.taskId, reason: o.why, err: o.error }, 'could not lose orphaned task');
