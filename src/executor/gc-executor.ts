@@ -10,6 +10,7 @@ import { GcQueue } from './gc-queue.js';
 import { runGc, type GcRunReport } from './gc-run.js';
 import { writeExecutorVars, type GcMetrics } from './metrics.js';
 import { diskPressureEnabled, runDiskPressureGc, type DiskPressureDeps } from './disk-pressure-gc.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import { writeLastRunReport } from './run-report-file.js';
 import type { GcServices } from './services.js';
 
@@ -47,6 +48,8 @@ export class GcExecutor {
   private lastRetained: ReadonlyMap<string, number> | undefined;
   /** Known to the last scheduler view and deleted by disk-pressure GC: reported with the next run. */
   private readonly pressureDeleted = new Set<string>();
+  /** What the last run warned about: the same warnings again are logged at debug. */
+  private readonly repeats = new RepeatedWarnings();
 
   constructor(private readonly opts: GcExecutorOptions) {
     this.log = opts.logger.child({ component: 'gc-executor' });
@@ -171,7 +174,7 @@ export class GcExecutor {
     try {
       const alsoDeleted = [...this.pressureDeleted];
       const input = { gcTaskId: taskId, retained, startMs: receivedMs, alsoDeleted, ...(signal === undefined ? {} : { signal }) };
-      const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics });
+      const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics, repeats: this.repeats });
       this.reports.push(report);
       for (const id of alsoDeleted) this.pressureDeleted.delete(id);
     } catch (err) {

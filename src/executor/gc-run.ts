@@ -12,6 +12,7 @@ import { ThermosGcError, errorMessage } from '../errors.js';
 import { cpuSecondsBetween, sampleCpu, type CpuSample, type CpuSeconds } from '../io/cpu-usage.js';
 import { deleteTasks } from './delete-tasks.js';
 import type { GcMetrics } from './metrics.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import type { GcServices } from './services.js';
 
 export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
@@ -35,6 +36,8 @@ export interface GcRunDeps {
   metrics: GcMetrics;
   /** CPU time of the process so far. @default sampleCpu (process.cpuUsage and /proc/self/stat) */
   cpu?: () => CpuSample;
+  /** Warnings of the previous run: the same ones again go to debug. @default none remembered */
+  repeats?: RepeatedWarnings;
 }
 
 export interface GcRunReport {
@@ -79,10 +82,11 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const listing = await services.listTasks(roots);
   const allFacts = await services.readFacts(listing.refs);
   const facts = new Map(allFacts.map((f) => [f.taskId, f]));
-  for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  const repeats = deps.repeats ?? new RepeatedWarnings();
+  for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
   // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
   for (const f of allFacts) {
-    if (f.error !== undefined) log.warn({ taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+    if (f.error !== undefined) repeats.warn(log, `${f.taskId}/${f.error.code}`, { taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
   }
   const t1 = clock.now();
 
@@ -139,7 +143,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   for (const ref of after.refs) {
     stateAfter.set(ref.taskId, ref);
     if (ref.state === 'finished') finishedAfter.add(ref.taskId);
-    else if (linked !== undefined && !linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+    else if (linked !== undefined && !linked.has(ref.taskId)) repeats.warn(log, ref.taskId, { taskId: ref.taskId }, 'active task had its executor sandbox pulled');
   }
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
@@ -209,6 +213,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   if (plan.killBudgetExceeded !== undefined) report.killBudgetExceeded = plan.killBudgetExceeded;
   if (linked === undefined) report.linksUnknown = true;
 
+  repeats.endRun();
   metrics.gc_runs++;
   metrics.tasks_deleted += report.deleted.length;
   metrics.bytes_reclaimed += report.bytesFreed;
