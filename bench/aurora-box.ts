@@ -47,6 +47,8 @@ export interface RunMeasure {
   gcTaskId: string;
   /** Launch sent → TASK_FINISHED received (ms). */
   wallMs: number;
+  /** TASK_FINISHED's message (a skipped task says so). */
+  message?: string;
   /** For runs after the first: launched mid-run of the previous one; send → "GC task queued" logged. */
   queuedAfterMs?: number;
   /** Previous run's TASK_FINISHED → this run's "launching garbage collection" logged. */
@@ -64,7 +66,10 @@ export interface BoxResult {
   exit: { code: number | null; signal: string | null };
   oomKills: number;
   memoryFailcnt: number;
+  /** VmHWM: peak RSS, including file-backed pages (the node binary) shared with other processes. */
   peakRssMiB: number;
+  /** Peak of RssAnon sampled every 50 ms: the process's own memory, what the cgroup is charged for it. */
+  peakAnonRssMiB: number;
   cgroupMaxUsageMiB: number | undefined;
   cpuSecondsTotal: number | undefined;
   throttledPeriods: number | undefined;
@@ -146,12 +151,18 @@ function createCgroups(name: string, memoryBytes: number | undefined, cpu: numbe
   };
 }
 
-function vmHwmKiB(pid: number): number | undefined {
+/** VmHWM (peak RSS, file-backed pages included) and RssAnon (now) of a process, KiB. */
+function memKiB(pid: number): { hwm?: number; anon?: number } {
   try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? undefined : Number(m[1]);
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+    const anon = /^RssAnon:\s+(\d+)\s+kB/m.exec(text);
+    const out: { hwm?: number; anon?: number } = {};
+    if (hwm !== null) out.hwm = Number(hwm[1]);
+    if (anon !== null) out.anon = Number(anon[1]);
+    return out;
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -208,8 +219,9 @@ class LogTail {
         continue;
       }
       if (!st.isFile()) continue;
-      // A rotated file is a renamed one: follow inodes, not names.
-      const key = String(st.ino);
+      // A rotated file is a renamed one: follow inodes, not names (with the birth time: a file
+      // created after a rotation may get the inode number of the one the rotation removed).
+      const key = `${st.ino}:${st.birthtimeMs}`;
       let off = this.offsets.get(key) ?? 0;
       if (st.size <= off) continue;
       const fd = openSync(file, 'r');
@@ -284,6 +296,7 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     oomKills: 0,
     memoryFailcnt: 0,
     peakRssMiB: 0,
+    peakAnonRssMiB: 0,
     cgroupMaxUsageMiB: undefined,
     cpuSecondsTotal: undefined,
     throttledPeriods: undefined,
@@ -318,9 +331,11 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
   void exited.then(() => (alive = false));
 
   let peakKiB = 0;
+  let peakAnonKiB = 0;
   const rssTimer = setInterval(() => {
-    const v = vmHwmKiB(pid);
-    if (v !== undefined) peakKiB = Math.max(peakKiB, v);
+    const v = memKiB(pid);
+    if (v.hwm !== undefined) peakKiB = Math.max(peakKiB, v.hwm);
+    if (v.anon !== undefined) peakAnonKiB = Math.max(peakAnonKiB, v.anon);
   }, 50);
   const latencies: number[] = [];
   let probing = false;
@@ -381,6 +396,8 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
       }
       const finishedAt = Date.now();
       const m: RunMeasure = { gcTaskId: id, wallMs: finishedAt - launchedAt, sandboxBytesAfter: treeBytes(sandbox).total };
+      const fin = sim.updates.find((u) => u.status.task_id.value === id && u.status.state === 'TASK_FINISHED');
+      if (fin?.status.message !== undefined) m.message = fin.status.message;
       if (k > 1) {
         const queued = logTime('GC task queued', id);
         const prevFinish = finishTimes.at(-1);
@@ -432,6 +449,7 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     result.throttledPeriods = stat.nr_throttled;
     result.throttledSeconds = stat.throttled_time === undefined ? undefined : stat.throttled_time / 1e9;
     result.peakRssMiB = peakKiB / 1024;
+    result.peakAnonRssMiB = peakAnonKiB / 1024;
     const sorted = [...latencies].sort((a, b) => a - b);
     result.metricsLatencyMs = { samples: sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN };
     const bytes = treeBytes(sandbox);
@@ -456,14 +474,14 @@ function summary(r: BoxResult): string {
   const lines = [
     `tasks ${r.options.tasks}, workers ${r.options.workers ?? 'default'}, limits ${r.options.memoryBytes === undefined ? 'none' : `${r.options.memoryBytes / 2 ** 20} MiB`} / ${r.options.cpu ?? 'none'} CPU`,
     `  exit ${JSON.stringify(r.exit)}, finished ${r.finished}${r.error === undefined ? '' : `, error: ${r.error}`}`,
-    `  OOM kills ${r.oomKills}, peak RSS ${r.peakRssMiB.toFixed(1)} MiB, cgroup max usage ${r.cgroupMaxUsageMiB?.toFixed(1) ?? '-'} MiB`,
+    `  OOM kills ${r.oomKills}, peak RSS ${r.peakRssMiB.toFixed(1)} MiB (anon ${r.peakAnonRssMiB.toFixed(1)} MiB), cgroup max usage ${r.cgroupMaxUsageMiB?.toFixed(1) ?? '-'} MiB`,
     `  CPU ${r.cpuSecondsTotal?.toFixed(2) ?? '-'} s total, throttled ${r.throttledPeriods ?? '-'} periods / ${r.throttledSeconds?.toFixed(1) ?? '-'} s`,
     `  /metrics latency during runs: p50 ${r.metricsLatencyMs.p50.toFixed(0)} ms, p99 ${r.metricsLatencyMs.p99.toFixed(0)} ms, max ${r.metricsLatencyMs.max.toFixed(0)} ms (${r.metricsLatencyMs.samples} samples)`,
     `  sandbox ${(r.sandboxBytes / 2 ** 20).toFixed(2)} MiB: ${Object.entries(r.sandboxFiles).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(2)}`).join(', ')}`,
   ];
   for (const run of r.runs) {
     lines.push(
-      `  ${run.gcTaskId}: wall ${(run.wallMs / 1000).toFixed(1)} s${run.queuedAfterMs === undefined ? '' : `, queued after ${run.queuedAfterMs} ms`}${run.startAfterPreviousMs === undefined ? '' : `, started ${run.startAfterPreviousMs} ms after the previous run`}, phases ${JSON.stringify(run.phaseMs ?? {})}, cpu ${JSON.stringify(run.cpuSeconds ?? null)}, killed ${run.killed ?? '-'}, deleted ${run.deleted ?? '-'}, sandbox after ${(run.sandboxBytesAfter / 2 ** 20).toFixed(2)} MiB`,
+      `  ${run.gcTaskId}${run.message !== undefined && !run.message.startsWith('Garbage collection finished') ? ` [${run.message}]` : ''}: wall ${(run.wallMs / 1000).toFixed(1)} s${run.queuedAfterMs === undefined ? '' : `, queued after ${run.queuedAfterMs} ms`}${run.startAfterPreviousMs === undefined ? '' : `, started ${run.startAfterPreviousMs} ms after the previous run`}, phases ${JSON.stringify(run.phaseMs ?? {})}, cpu ${JSON.stringify(run.cpuSeconds ?? null)}, killed ${run.killed ?? '-'}, deleted ${run.deleted ?? '-'}, sandbox after ${(run.sandboxBytesAfter / 2 ** 20).toFixed(2)} MiB`,
     );
   }
   return `${lines.join('\n')}\n`;
