@@ -387,6 +387,8 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
       const started = Date.now();
       while (!finishedOf(id)) {
         if (!alive) fail(`executor exited during ${id}`);
+        // Read the log as it grows: at 10,000 tasks a run rotates the log files more than once.
+        tail.poll();
         // Queue the next run in the middle of this one (once this one is under way).
         if (k < o.runs && nextSentAt === undefined && logTime('launching garbage collection', id) !== undefined && Date.now() - started > 1_000) {
           nextSentAt = Date.now();
