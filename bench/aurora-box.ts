@@ -78,6 +78,8 @@ export interface BoxResult {
   metricsLatencyMs: { samples: number; p50: number; p99: number; max: number };
   sandboxBytes: number;
   sandboxFiles: Record<string, number>;
+  /** What the executor planned (executor_vars.json), when it says. */
+  planned?: { workers?: number; workers_that_fit?: number | null; worker_heap_limit_mb?: number; memory_limit_bytes?: number | null; cpu_limit?: number | null };
   finished: boolean;
   error?: string;
 }
@@ -454,6 +456,15 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     result.peakAnonRssMiB = peakAnonKiB / 1024;
     const sorted = [...latencies].sort((a, b) => a - b);
     result.metricsLatencyMs = { samples: sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN };
+    try {
+      const vars = JSON.parse(readFileSync(path.join(sandbox, 'executor_vars.json'), 'utf8')) as Record<string, number | null>;
+      result.planned = {};
+      for (const k of ['workers', 'workers_that_fit', 'worker_heap_limit_mb', 'memory_limit_bytes', 'cpu_limit'] as const) {
+        if (k in vars) (result.planned as Record<string, number | null | undefined>)[k] = vars[k];
+      }
+    } catch {
+      // an older executor, or none written
+    }
     const bytes = treeBytes(sandbox);
     result.sandboxBytes = bytes.total;
     result.sandboxFiles = bytes.byEntry;
@@ -475,7 +486,7 @@ function parseSizeArg(text: string): number {
 function summary(r: BoxResult): string {
   const lines = [
     `tasks ${r.options.tasks}, workers ${r.options.workers ?? 'default'}, limits ${r.options.memoryBytes === undefined ? 'none' : `${r.options.memoryBytes / 2 ** 20} MiB`} / ${r.options.cpu ?? 'none'} CPU`,
-    `  exit ${JSON.stringify(r.exit)}, finished ${r.finished}${r.error === undefined ? '' : `, error: ${r.error}`}`,
+    `  exit ${JSON.stringify(r.exit)}, finished ${r.finished}${r.error === undefined ? '' : `, error: ${r.error}`}${r.planned === undefined ? '' : `, planned ${JSON.stringify(r.planned)}`}`,
     `  OOM kills ${r.oomKills}, peak RSS ${r.peakRssMiB.toFixed(1)} MiB (anon ${r.peakAnonRssMiB.toFixed(1)} MiB), cgroup max usage ${r.cgroupMaxUsageMiB?.toFixed(1) ?? '-'} MiB`,
     `  CPU ${r.cpuSecondsTotal?.toFixed(2) ?? '-'} s total, throttled ${r.throttledPeriods ?? '-'} periods / ${r.throttledSeconds?.toFixed(1) ?? '-'} s`,
     `  /metrics latency during runs: p50 ${r.metricsLatencyMs.p50.toFixed(0)} ms, p99 ${r.metricsLatencyMs.p99.toFixed(0)} ms, max ${r.metricsLatencyMs.max.toFixed(0)} ms (${r.metricsLatencyMs.samples} samples)`,

@@ -4,7 +4,8 @@
 // N = 0 (jobs inline on the main thread), 1, 2, 4. Each N is measured in a fresh child process so
 // one measurement's heap does not carry into the next.
 //
-//   node dist/bench/worker-cost.js [--tasks 10000] [--workers 0,1,2,4] [--scans 3]
+//   node dist/bench/worker-cost.js [--tasks 10000] [--workers 0,1,2,4] [--scans 3] [--heap-mb 24]
+// (--heap-mb: each thread's old-generation limit, as the executor derives it from a memory limit)
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -35,9 +36,10 @@ function statusKiB(field: string): number {
 const rssMiB = (): number => statusKiB('VmRSS') / 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function child(spec: { checkpointRoot: string; mesosRoot: string; sandboxRoot: string; workers: number; scans: number }): Promise<void> {
+async function child(spec: { checkpointRoot: string; mesosRoot: string; sandboxRoot: string; workers: number; scans: number; heapMb?: number }): Promise<void> {
   const agent = { checkpointRoot: spec.checkpointRoot, mesosRoot: spec.mesosRoot, sandboxRoot: spec.sandboxRoot } as DenseAgent;
-  const config = configForAgent(agent, spec.workers);
+  const base = configForAgent(agent, spec.workers);
+  const config = spec.heapMb === undefined ? base : { ...base, workerHeapMb: spec.heapMb };
   const services = createServices(config, silentLogger());
   const { refs } = await services.listTasks([agent.checkpointRoot]);
   global.gc?.();
@@ -62,7 +64,7 @@ async function child(spec: { checkpointRoot: string; mesosRoot: string; sandboxR
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { tasks: { type: 'string', default: '10000' }, workers: { type: 'string', default: '0,1,2,4' }, scans: { type: 'string', default: '3' }, dir: { type: 'string' } },
+    options: { tasks: { type: 'string', default: '10000' }, workers: { type: 'string', default: '0,1,2,4' }, scans: { type: 'string', default: '3' }, dir: { type: 'string' }, 'heap-mb': { type: 'string' } },
   });
   const tasks = Number(values.tasks);
   const counts = (values.workers ?? '0,1,2,4').split(',').map(Number);
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     const self = fileURLToPath(import.meta.url);
     const rows: ChildOut[] = [];
     for (const workers of counts) {
-      const spec = JSON.stringify({ checkpointRoot: agent.checkpointRoot, mesosRoot: agent.mesosRoot, sandboxRoot: agent.sandboxRoot, workers, scans: Number(values.scans) });
+      const spec = JSON.stringify({ checkpointRoot: agent.checkpointRoot, mesosRoot: agent.mesosRoot, sandboxRoot: agent.sandboxRoot, workers, scans: Number(values.scans), ...(values['heap-mb'] === undefined ? {} : { heapMb: Number(values['heap-mb']) }) });
       const { stdout } = await run(process.execPath, ['--expose-gc', self, '--child', spec], { maxBuffer: 1 << 20 });
       rows.push(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ChildOut);
     }
