@@ -157,8 +157,9 @@ export async function runOrphanPass(input: OrphanPassInput): Promise<OrphanPassR
     end = next;
     if (end < sorted.length && input.shouldYield?.() === true) break;
   }
-  const { active: _a, readFacts: _r, resumeAfter: _p, sliceSize: _s, shouldYield: _y, ...scan } = input;
-  const results = await scanOrphans({ ...scan, activeTasks: facts });
+  const scan: OrphanScanInput = { activeTasks: facts, now: input.now, config: input.config, snapshot: input.snapshot, killer: input.killer, logger: input.logger };
+  if (input.uidForUser !== undefined) scan.uidForUser = input.uidForUser;
+  const results = await scanOrphans(scan);
   const out: OrphanPassResult = { results, checked: end - start };
   if (end < sorted.length) out.resumeAfter = sorted[end - 1]?.taskId as string;
   return out;
