@@ -12,7 +12,7 @@
 // cgroups are named tgc-box-<pid>-<n> unless --cgroup-prefix says otherwise, and removed after.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,7 +51,7 @@ export interface RunMeasure {
   message?: string;
   /** For runs after the first: launched mid-run of the previous one; send → "GC task queued" logged. */
   queuedAfterMs?: number;
-  /** Previous run's TASK_FINISHED → this run's "launching garbage collection" logged. */
+  /** Previous run's summary line → this run's "launching garbage collection" (both logged by the executor). */
   startAfterPreviousMs?: number;
   phaseMs?: Record<string, number>;
   cpuSeconds?: unknown;
@@ -194,10 +194,16 @@ interface LogLine {
   time?: number;
   msg?: string;
   taskId?: string;
+  gcTaskId?: string;
   url?: string;
+  phaseMs?: Record<string, number>;
+  cpuSeconds?: unknown;
+  killed?: number;
+  deleted?: number;
+  updates?: number;
 }
 
-const WANTED = new Set(['serving Prometheus metrics', 'launching garbage collection', 'GC task queued']);
+const WANTED = new Set(['serving Prometheus metrics', 'launching garbage collection', 'GC task queued', 'garbage collection finished']);
 
 /**
  * Follows the executor's log files (the current one and its rotations) from where it last read,
@@ -358,19 +364,6 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
   const finishedOf = (id: string): boolean => sim.updates.some((u) => u.status.task_id.value === id && u.status.state === 'TASK_FINISHED');
   const tail = new LogTail(path.join(sandbox, 'executor_logs'));
   const logTime = (msg: string, taskId: string): number | undefined => tail.find((l) => l.msg === msg && l.taskId === taskId)?.time;
-  /** last_gc_run.json is written just after TASK_FINISHED: wait for the one of this run. */
-  const reportOf = async (id: string): Promise<Record<string, unknown> | undefined> => {
-    for (let i = 0; i < 200; i++) {
-      try {
-        const report = JSON.parse(await readFile(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as Record<string, unknown>;
-        if (report.gcTaskId === id) return report;
-      } catch {
-        // not written yet, or being replaced
-      }
-      await sleep(50);
-    }
-    return undefined;
-  };
   try {
     await Promise.race([sim.waitFor(() => sim.subscribed, 120_000, 'the executor to subscribe'), exited.then(() => fail('executor exited before subscribing'))]);
     for (let i = 0; i < 200 && metricsUrl === undefined; i++) {
@@ -402,24 +395,30 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
       const m: RunMeasure = { gcTaskId: id, wallMs: finishedAt - launchedAt, sandboxBytesAfter: treeBytes(sandbox).total };
       const fin = sim.updates.find((u) => u.status.task_id.value === id && u.status.state === 'TASK_FINISHED');
       if (fin?.status.message !== undefined) m.message = fin.status.message;
+      // The executor's own summary line: its figures, and when it finished (updates to the agent may lag).
+      let summaryLine: LogLine | undefined;
+      for (let i = 0; i < 200 && summaryLine === undefined; i++) {
+        summaryLine = tail.find((l) => l.msg === 'garbage collection finished' && l.gcTaskId === id);
+        if (summaryLine === undefined) await sleep(50);
+      }
+      if (summaryLine !== undefined) {
+        if (summaryLine.phaseMs !== undefined) m.phaseMs = summaryLine.phaseMs;
+        if (summaryLine.cpuSeconds !== undefined) m.cpuSeconds = summaryLine.cpuSeconds;
+        if (summaryLine.killed !== undefined) m.killed = summaryLine.killed;
+        if (summaryLine.deleted !== undefined) m.deleted = summaryLine.deleted;
+        if (summaryLine.updates !== undefined) m.updates = summaryLine.updates;
+      }
+      if (k === 1 && summaryLine?.time !== undefined) m.wallMs = summaryLine.time - launchedAt;
       if (k > 1) {
         const queued = logTime('GC task queued', id);
         const prevFinish = finishTimes.at(-1);
         if (queued !== undefined) m.queuedAfterMs = queued - launchedAt;
         const launched = logTime('launching garbage collection', id);
         if (launched !== undefined && prevFinish !== undefined) m.startAfterPreviousMs = launched - prevFinish;
-        // wall time of a queued run counts from when it could start
-        if (launched !== undefined) m.wallMs = finishedAt - launched;
+        // wall time of a queued run counts from when it started, to its summary line
+        if (launched !== undefined) m.wallMs = (summaryLine?.time ?? finishedAt) - launched;
       }
-      const report = await reportOf(id);
-      if (report !== undefined) {
-        m.phaseMs = report.phaseMs as Record<string, number>;
-        m.cpuSeconds = report.cpuSeconds;
-        m.killed = (report.killed as unknown[]).length;
-        m.deleted = (report.deleted as unknown[]).length;
-        m.updates = report.updatesSent as number;
-      }
-      finishTimes.push(finishedAt);
+      finishTimes.push(summaryLine?.time ?? finishedAt);
       result.runs.push(m);
       if (k < o.runs && nextSentAt === undefined) {
         // The run ended before it could be interrupted: queue the next one now.
