@@ -1,7 +1,11 @@
 // Durations and limits in one place. Raw flags and environment are compiled into one frozen
 // GcConfig with explicit units; process.env is read only at the edge (the CLI passes it in).
 import { availableParallelism } from 'node:os';
+import type { CgroupLimits } from './core/cgroup.js';
+import { parseCpus, parseDuration, parseInt10, parseShare, parseSize } from './config-values.js';
 import { UsageError } from './errors.js';
+
+export { parseCpus, parseDuration, parseShare, parseSize } from './config-values.js';
 
 export interface GcConfig {
   /** @default 10 min: a task younger than this (from the GC task's receive time) is never killed. */
@@ -25,10 +29,29 @@ export interface GcConfig {
   /** @default [mesosRoot]: sandbox deletion is allowed only inside these. */
   readonly sandboxRoots: readonly string[];
   /**
-   * @default min(os.availableParallelism(), 8): every thread is a V8 isolate (tens of MiB), and a
-   * 64-core agent does not need 64 of them to keep its disk busy. 0 runs everything on the main thread.
+   * @default derived from the box (see planResources): min(cores, 8, what the CPU quota allows,
+   * what fits the memory limit). Every thread is a V8 isolate (WORKER_MEMORY_BYTES), and a 64-core
+   * agent does not need 64 of them to keep its disk busy. 0 runs everything on the main thread. An
+   * explicit count that does not fit the memory limit is capped (with a warning in `resources`).
    */
   readonly workers: number;
+  /** Derived: each worker thread's V8 old-generation limit (Piscina resourceLimits), in MiB. */
+  readonly workerHeapMb: number;
+  /** @default the cgroup's (undefined: none): overrides the memory limit the box is planned for. */
+  readonly memoryLimitBytes: number | undefined;
+  /** @default the cgroup's CFS quota in CPUs (undefined: none): overrides it (e.g. 0.2). */
+  readonly cpuLimit: number | undefined;
+  /** @default 8: tasks killed at once (each waits for its runner's checkpoint lock on its own). */
+  readonly killParallelism: number;
+  /** @default 2 MiB: executor_logs/thermos-gc.log is rotated when it would grow past this. */
+  readonly logFileBytes: number;
+  /** @default 3: log files kept (the current one and 2 rotated ones). */
+  readonly logFiles: number;
+  /**
+   * @default 1 MiB: stderr (kept in the sandbox, unrotated, by Mesos) gets warnings and errors
+   * until this much was written, then one line saying so; the log file keeps everything.
+   */
+  readonly stderrLogBytes: number;
   /** @default 256 tasks per worker message. */
   readonly batchSize: number;
   /** @default 8 trees deleted at once. */
@@ -44,10 +67,12 @@ export interface GcConfig {
   readonly inodeLow: number | undefined;
   /** @default undefined (off): serve Prometheus metrics on this port. */
   readonly metricsPort: number | undefined;
+  /** What the box allows and what was derived from it (logged at start, exported with the metrics). */
+  readonly resources: ResourcePlan;
 }
 
 export type ConfigKey = keyof GcConfig;
-type Kind = 'duration' | 'int' | 'share' | 'path' | 'paths' | 'port';
+type Kind = 'duration' | 'int' | 'share' | 'path' | 'paths' | 'port' | 'size' | 'cpus';
 
 interface OptionSpec {
   key: ConfigKey;
@@ -78,11 +103,170 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
   { key: 'inodeHigh', flag: 'inode-high', env: 'THERMOS_GC_INODE_HIGH', kind: 'share' },
   { key: 'inodeLow', flag: 'inode-low', env: 'THERMOS_GC_INODE_LOW', kind: 'share' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'THERMOS_GC_METRICS_PORT', kind: 'port' },
+  { key: 'memoryLimitBytes', flag: 'memory-limit', env: 'THERMOS_GC_MEMORY_LIMIT', kind: 'size' },
+  { key: 'cpuLimit', flag: 'cpu-limit', env: 'THERMOS_GC_CPU_LIMIT', kind: 'cpus' },
+  { key: 'killParallelism', flag: 'kill-parallelism', env: 'THERMOS_GC_KILL_PARALLELISM', kind: 'int' },
+  { key: 'logFileBytes', flag: 'log-file-size', env: 'THERMOS_GC_LOG_FILE_SIZE', kind: 'size' },
+  { key: 'logFiles', flag: 'log-files', env: 'THERMOS_GC_LOG_FILES', kind: 'int' },
+  { key: 'stderrLogBytes', flag: 'stderr-log-limit', env: 'THERMOS_GC_STDERR_LOG_LIMIT', kind: 'size' },
 ];
 
 const MINUTE = 60_000;
-const MAX_DEFAULT_WORKERS = 8;
-export function defaultConfig(): GcConfig {
+const MIB = 2 ** 20;
+
+// ---- The box: what the worker count and the worker heaps are derived from ----
+
+/** The default never starts more threads than this, whatever the core count. */
+export const MAX_DEFAULT_WORKERS = 8;
+/**
+ * What one worker thread adds to the process's RSS while it works: 20 MiB. Measured with
+ * `node dist/bench/worker-cost.js --tasks 10000` (2 cores, Node 20.20, young generation 8 MiB):
+ * RSS of a process holding the pool, N threads started and idle, then the peak during full scans
+ * of a 10,000-task agent (every checkpoint replayed, the Mesos run dirs walked):
+ * idle 67.4 / 79.6 / 90.8 / 113 MiB and busy 105 / 116 / 144 / 185 MiB for N = 0 / 1 / 2 / 4,
+ * i.e. ~11.7 MiB per idle thread (WORKER_IDLE_MEMORY_BYTES) and ~20 MiB per busy one.
+ */
+export const WORKER_MEMORY_BYTES = 20 * MIB;
+export const WORKER_IDLE_MEMORY_BYTES = 12 * MIB;
+/**
+ * What the main thread holds at its peak during a GC run at 10,000 tasks when the heavy jobs run
+ * in a worker: ~85 MiB. Measured in Aurora's box (`node dist/bench/aurora-box.js --tasks 10000
+ * --workers 1`, 128 MB / 0.2 CPU cgroup): peak anonymous RSS of the process 98.4 / 104.9 / 103.7
+ * MiB in three tries, less one busy worker (~20 MiB). With no worker the main thread does the
+ * jobs itself and peaked higher there (anon 114.3 / 115.9 MiB), and far higher with no limit
+ * (181 MiB: V8 collects lazily when nothing presses): re-measure when the scan and deletion
+ * stream (issue 11 item 3).
+ */
+export const MAIN_THREAD_MEMORY_BYTES = 85 * MIB;
+/**
+ * Share of the memory limit the process plans to use: the kernel charges the page cache of the
+ * files the GC reads and deletes to the same cgroup (96 MiB of Aurora's 128 MB).
+ */
+export const MEMORY_BUDGET_SHARE = 0.75;
+/**
+ * Share of the memory limit a worker's heap limit is cut from: a runaway batch is stopped by V8
+ * before the process reaches the cgroup's limit (the page cache gives way first).
+ */
+export const WORKER_HEAP_SHARE = 0.9;
+/**
+ * Workers under a CPU quota below one CPU (Aurora's 0.2): 0. Measured at 10,000 tasks in a
+ * 128 MB / 0.2 CPU cgroup (bench/aurora-box.ts, three tries each, shared 2-core machine), first
+ * GC run with 0 / 1 worker: wall 110-124 s / 115-118 s; CPU 21.6-24.1 s / 22.4-23.1 s; peak
+ * anonymous RSS 105-116 MiB / 98-105 MiB; /metrics latency p99 360-540 ms / 450-690 ms, max
+ * 2.9-5.7 s / 5.3-5.7 s; cgroup throttled in 1,230-1,380 / 1,220-1,300 periods. A thread adds no
+ * CPU under a quota the process already uses up (CFS throttles the whole cgroup), and no time,
+ * CPU or latency win showed; the memory ranges overlap. So no thread: nothing to start, nothing
+ * to clone across, one heap.
+ */
+export const LOW_CPU_WORKERS = 0;
+/** V8 young generation of each worker: a batch's garbage is small and short-lived. */
+export const WORKER_YOUNG_GENERATION_MB = 8;
+export const MIN_WORKER_HEAP_MB = 24;
+/** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
+export const MAX_WORKER_HEAP_MB = 512;
+
+/** What the process finds about its box: the core count and its cgroup's limits. */
+export interface BoxFacts {
+  /** os.availableParallelism() (the CPU affinity mask, not the quota). */
+  cores: number;
+  cgroup: CgroupLimits;
+}
+
+export interface ResourcePlan {
+  cores: number;
+  /** The cgroup's limits as read (absent: none). */
+  found: CgroupLimits;
+  /** The memory limit planned for (bytes): --memory-limit, else the cgroup's; undefined: none. */
+  memoryLimitBytes: number | undefined;
+  memoryLimitFrom: 'flag' | 'cgroup' | 'none';
+  /** CPUs planned for: --cpu-limit, else the cgroup's quota; undefined: none. */
+  cpuLimit: number | undefined;
+  cpuLimitFrom: 'flag' | 'cgroup' | 'none';
+  /** Workers that fit the memory budget (undefined: no limit). */
+  workersThatFit: number | undefined;
+  workers: number;
+  workersFrom: 'flag' | 'derived' | 'capped';
+  /** How the count came out, for the start-up log line. */
+  workersWhy: string;
+  workerHeapMb: number;
+  /** Said once at start as warnings (an explicit --workers capped, a limit below the main thread's need). */
+  warnings: string[];
+}
+
+function fmtMiB(bytes: number): string {
+  return `${Math.round((bytes / MIB) * 10) / 10} MiB`;
+}
+
+/**
+ * The worker count and worker heap for a box (pure). Overrides win over what the cgroup says; an
+ * explicit worker count is kept unless it cannot fit the memory limit.
+ */
+export function planResources(box: BoxFacts, over: { memoryLimitBytes?: number | undefined; cpuLimit?: number | undefined; workers?: number | undefined } = {}): ResourcePlan {
+  const memoryLimitBytes = over.memoryLimitBytes ?? box.cgroup.memoryBytes;
+  const cpuLimit = over.cpuLimit ?? box.cgroup.cpu;
+  const warnings: string[] = [];
+  const workersThatFit =
+    memoryLimitBytes === undefined ? undefined : Math.max(0, Math.floor((memoryLimitBytes * MEMORY_BUDGET_SHARE - MAIN_THREAD_MEMORY_BYTES) / WORKER_MEMORY_BYTES));
+  if (memoryLimitBytes !== undefined && memoryLimitBytes * MEMORY_BUDGET_SHARE < MAIN_THREAD_MEMORY_BYTES) {
+    warnings.push(
+      `memory limit ${fmtMiB(memoryLimitBytes)} leaves less than the ~${fmtMiB(MAIN_THREAD_MEMORY_BYTES)} the main thread needs at its peak on a 10,000-task agent: no worker threads, and a large agent may still not fit`,
+    );
+  }
+  const cpuWorkers = cpuLimit === undefined ? Number.POSITIVE_INFINITY : cpuLimit >= 1 ? Math.floor(cpuLimit) : LOW_CPU_WORKERS;
+  let workers: number;
+  let workersFrom: ResourcePlan['workersFrom'];
+  let workersWhy: string;
+  if (over.workers !== undefined) {
+    workers = over.workers;
+    workersFrom = 'flag';
+    workersWhy = `--workers ${over.workers}`;
+    if (workersThatFit !== undefined && workers > workersThatFit) {
+      warnings.push(
+        `--workers ${over.workers} does not fit the memory limit ${fmtMiB(memoryLimitBytes as number)}: ${MEMORY_BUDGET_SHARE * 100}% of it holds the main thread (~${fmtMiB(MAIN_THREAD_MEMORY_BYTES)}) and ${workersThatFit} worker(s) of ~${fmtMiB(WORKER_MEMORY_BYTES)}; using ${workersThatFit}`,
+      );
+      workers = workersThatFit;
+      workersFrom = 'capped';
+      workersWhy = `--workers ${over.workers} capped to ${workersThatFit} by the memory limit`;
+    }
+  } else {
+    const terms: Array<[string, number]> = [
+      [`cores ${box.cores}`, box.cores],
+      [`cap ${MAX_DEFAULT_WORKERS}`, MAX_DEFAULT_WORKERS],
+    ];
+    if (cpuLimit !== undefined) terms.push([`CPU limit ${cpuLimit} → ${cpuWorkers}`, cpuWorkers]);
+    if (workersThatFit !== undefined) terms.push([`memory limit ${fmtMiB(memoryLimitBytes as number)} fits ${workersThatFit}`, workersThatFit]);
+    workers = Math.max(0, Math.min(...terms.map(([, n]) => n)));
+    workersFrom = 'derived';
+    workersWhy = `min(${terms.map(([t]) => t).join(', ')}) = ${workers}`;
+  }
+  let workerHeapMb = MAX_WORKER_HEAP_MB;
+  if (memoryLimitBytes !== undefined && workers > 0) {
+    const share = (memoryLimitBytes * WORKER_HEAP_SHARE - MAIN_THREAD_MEMORY_BYTES - workers * WORKER_IDLE_MEMORY_BYTES) / workers / MIB - WORKER_YOUNG_GENERATION_MB;
+    workerHeapMb = Math.max(MIN_WORKER_HEAP_MB, Math.min(MAX_WORKER_HEAP_MB, Math.floor(share)));
+  }
+  return {
+    cores: box.cores,
+    found: box.cgroup,
+    memoryLimitBytes,
+    memoryLimitFrom: over.memoryLimitBytes !== undefined ? 'flag' : box.cgroup.memoryBytes !== undefined ? 'cgroup' : 'none',
+    cpuLimit,
+    cpuLimitFrom: over.cpuLimit !== undefined ? 'flag' : box.cgroup.cpu !== undefined ? 'cgroup' : 'none',
+    workersThatFit,
+    workers,
+    workersFrom,
+    workersWhy,
+    workerHeapMb,
+    warnings,
+  };
+}
+
+/** The box when nothing was read: the cores, no cgroup limits. */
+export function unknownBox(): BoxFacts {
+  return { cores: availableParallelism(), cgroup: {} };
+}
+
+export function defaultConfig(box: BoxFacts = unknownBox()): GcConfig {
+  const resources = planResources(box);
   return {
     minimumKillAgeMs: 10 * MINUTE,
     pollWaitMs: 5 * MINUTE,
@@ -94,7 +278,14 @@ export function defaultConfig(): GcConfig {
     checkpointRoots: ['/var/run/thermos'],
     mesosRoot: '/var/lib/mesos',
     sandboxRoots: [],
-    workers: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS),
+    workers: resources.workers,
+    workerHeapMb: resources.workerHeapMb,
+    memoryLimitBytes: undefined,
+    cpuLimit: undefined,
+    killParallelism: 8,
+    logFileBytes: 2 * MIB,
+    logFiles: 3,
+    stderrLogBytes: MIB,
     batchSize: 256,
     deleteParallelism: 8,
     killBudget: 0.5,
@@ -104,63 +295,8 @@ export function defaultConfig(): GcConfig {
     inodeHigh: undefined,
     inodeLow: undefined,
     metricsPort: undefined,
+    resources,
   };
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6, us: 1e-3, ms: 1,
-  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: MINUTE, min: MINUTE, mins: MINUTE, minute: MINUTE, minutes: MINUTE,
-  h: 60 * MINUTE, hr: 60 * MINUTE, hrs: 60 * MINUTE, hour: 60 * MINUTE, hours: 60 * MINUTE,
-  d: 24 * 60 * MINUTE, day: 24 * 60 * MINUTE, days: 24 * 60 * MINUTE,
-  w: 7 * 24 * 60 * MINUTE, week: 7 * 24 * 60 * MINUTE, weeks: 7 * 24 * 60 * MINUTE,
-};
-
-/** Parses `10m`, `5mins`, `250ms`, `1d`, `1.5hrs`, `0` into milliseconds (Mesos and Aurora forms). */
-export function parseDuration(text: string, what = 'duration'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  if (m === null) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 10m, 5mins, 250ms, 1d)`);
-  const value = Number(m[1]);
-  const unit = (m[2] ?? '').toLowerCase();
-  if (unit === '') {
-    if (value === 0) return 0;
-    throw new UsageError(`${what}: '${text}' needs a unit (ms, s, m, h, d)`);
-  }
-  const scale = DURATION_UNITS[unit];
-  if (scale === undefined) throw new UsageError(`${what}: unknown unit '${m[2]}' in '${text}'`);
-  return Math.round(value * scale);
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kb: 1024, kib: 1024,
-  m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4,
-};
-
-/** Parses `20G`, `512M`, `1.5GiB`, `4096` into bytes (binary units, as Thermos' own gc did). */
-export function parseSize(text: string, what = 'size'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const scale = m === null ? undefined : SIZE_UNITS[(m[2] ?? '').toLowerCase()];
-  if (m === null || scale === undefined) throw new UsageError(`${what}: '${text}' is not a size (e.g. 20G, 512M)`);
-  return Math.round(Number(m[1]) * scale);
-}
-
-/** Parses `85%` or `0.85` into a share in [0, 1]. */
-export function parseShare(text: string, what = 'share'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
-  if (m === null) throw new UsageError(`${what}: '${text}' is not a share (e.g. 85% or 0.85)`);
-  const value = m[2] === '%' ? Number(m[1]) / 100 : Number(m[1]);
-  if (!(value >= 0 && value <= 1)) throw new UsageError(`${what}: '${text}' must be between 0 and 100%`);
-  return value;
-}
-
-function parseInt10(text: string, what: string, min: number, max: number): number {
-  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${what}: '${text}' is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new UsageError(`${what}: ${n} must be between ${min} and ${max}`);
-  return n;
 }
 
 function compileValue(spec: OptionSpec, raw: string | readonly string[], source: string): unknown {
@@ -175,6 +311,13 @@ function compileValue(spec: OptionSpec, raw: string | readonly string[], source:
       return parseShare(one(), what);
     case 'port':
       return parseInt10(one(), what, 0, 65535);
+    case 'size': {
+      const n = parseSize(one(), what);
+      if (n <= 0) throw new UsageError(`${what}: must be more than 0`);
+      return n;
+    }
+    case 'cpus':
+      return parseCpus(one(), what);
     case 'path': {
       const p = one();
       if (p === '') throw new UsageError(`${what}: empty path`);
@@ -195,17 +338,26 @@ export type RawConfig = Partial<Record<ConfigKey, string | readonly string[]>>;
 
 /**
  * Compiles flags over environment over defaults into one frozen GcConfig. Errors name the flag
- * or variable at fault.
+ * or variable at fault. `box` is what the caller read of its cgroup (src/io/cgroup-limits.ts):
+ * the worker count and heap are planned for it, with --memory-limit / --cpu-limit over it.
  */
-export function compileConfig(flags: RawConfig, env: Readonly<Record<string, string | undefined>> = {}): GcConfig {
-  const out: Record<string, unknown> = { ...defaultConfig() };
+export function compileConfig(flags: RawConfig, env: Readonly<Record<string, string | undefined>> = {}, box: BoxFacts = unknownBox()): GcConfig {
+  const out: Record<string, unknown> = { ...defaultConfig(box) };
+  const given = new Set<ConfigKey>();
   for (const spec of CONFIG_OPTIONS) {
     const fromFlag = flags[spec.key];
     const fromEnv = env[spec.env];
     if (fromFlag !== undefined) out[spec.key] = compileValue(spec, fromFlag, `--${spec.flag}`);
     else if (fromEnv !== undefined && fromEnv !== '') out[spec.key] = compileValue(spec, fromEnv, spec.env);
+    else continue;
+    given.add(spec.key);
   }
   const cfg = out as unknown as GcConfig & { sandboxRoots: readonly string[] };
+  const resources = planResources(box, {
+    memoryLimitBytes: cfg.memoryLimitBytes,
+    cpuLimit: cfg.cpuLimit,
+    workers: given.has('workers') ? cfg.workers : undefined,
+  });
   const sandboxRoots = cfg.sandboxRoots.length > 0 ? cfg.sandboxRoots : [cfg.mesosRoot];
   if ((cfg.diskHigh === undefined) !== (cfg.diskLow === undefined)) {
     throw new UsageError('--disk-high and --disk-low go together');
@@ -221,6 +373,9 @@ export function compileConfig(flags: RawConfig, env: Readonly<Record<string, str
   }
   return Object.freeze({
     ...cfg,
+    workers: resources.workers,
+    workerHeapMb: resources.workerHeapMb,
+    resources: Object.freeze(resources),
     checkpointRoots: Object.freeze([...cfg.checkpointRoots]),
     sandboxRoots: Object.freeze([...sandboxRoots]),
   });

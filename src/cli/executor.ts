@@ -3,7 +3,9 @@
 // within the agent's shutdown grace period) or until the driver gives up (exit 1).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
+import { readCgroupLimits } from '../io/cgroup-limits.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { GcExecutor } from '../executor/gc-executor.js';
 import { GcMetrics } from '../executor/metrics.js';
@@ -23,10 +25,14 @@ const HELP = `usage: thermos-gc executor [--checkpoint-root DIR ...] [--mesos-ro
 
 Runs as Aurora's GC executor under a Mesos agent (v1 executor HTTP API). The agent's MESOS_*
 environment says where to connect. Logs go to $MESOS_SANDBOX/executor_logs/thermos-gc.log (JSON
-lines) and stderr; metrics to $MESOS_SANDBOX/executor_vars.json after every run. Config flags
-(durations such as 10m, 250ms): --minimum-kill-age --poll-wait --max-checkpoint-drift
---max-pid-drift --max-lifetime --max-idle --persistence-wait --workers --batch-size
---delete-parallelism --kill-budget --lock-timeout --disk-high --disk-low --inode-high --inode-low.
+lines, rotated by size), warnings and errors also to stderr; metrics to
+$MESOS_SANDBOX/executor_vars.json after every run. The worker count is planned for the cgroup's
+memory and CPU limits (--memory-limit 128M, --cpu-limit 0.2 override them). Config flags
+(durations such as 10m, 250ms; sizes such as 2M): --minimum-kill-age --poll-wait
+--max-checkpoint-drift --max-pid-drift --max-lifetime --max-idle --persistence-wait --workers
+--batch-size --delete-parallelism --kill-parallelism --kill-budget --lock-timeout --disk-high
+--disk-low --inode-high --inode-low --memory-limit --cpu-limit --log-file-size --log-files
+--stderr-log-limit.
 `;
 
 export const LOG_DIR = 'executor_logs';
@@ -75,6 +81,14 @@ async function checkRoots(config: GcConfig, log: Logger): Promise<void> {
   }
 }
 
+/** What the box allows and what was derived from it, once at start. */
+function logResources(resources: GcConfig['resources'], log: Logger): void {
+  const { found, warnings, ...derived } = resources;
+  log.info({ found, derived }, `resources: memory limit ${derived.memoryLimitBytes === undefined ? 'none' : `${Math.round(derived.memoryLimitBytes / 2 ** 20)} MiB`} (${derived.memoryLimitFrom}), CPU limit ${derived.cpuLimit ?? 'none'} (${derived.cpuLimitFrom}), ${derived.workers} worker(s): ${derived.workersWhy}`);
+  for (const problem of found.problems ?? []) log.warn({ problem }, 'cgroup file could not be read');
+  for (const w of warnings) log.warn({ workers: derived.workers }, w);
+}
+
 export async function run(argv: string[], io: CliIo): Promise<number> {
   return runExecutor(argv, io, {
     forceExit: (code) => {
@@ -93,21 +107,33 @@ export async function runExecutor(argv: string[], io: CliIo, options: ExecutorRu
     io.stdout.write(HELP);
     return 0;
   }
-  const config = compileConfig(rawConfigFromParsed(values), io.env);
+  // The box first: the worker count and heaps are planned for the cgroup's limits.
+  const cgroup = await readCgroupLimits();
+  const config = compileConfig(rawConfigFromParsed(values), io.env, { cores: availableParallelism(), cgroup });
   const level = logLevel(values['log-level']);
   const mesosEnv: MesosExecutorEnv = parseMesosEnv(io.env);
   // As the C++ library does (src/executor/executor.cpp:293-295): the token is kept in mesosEnv
   // only, so children (ps, worker threads) and diagnostics spawned from here on never see it.
   options.eraseEnv?.(AUTH_TOKEN_VARIABLE);
   const sandbox = mesosEnv.sandbox ?? process.cwd();
-  const logger = createLogger({ level, file: join(sandbox, LOG_DIR, LOG_FILE), stderr: io.stderr });
+  const logger = createLogger({
+    level,
+    file: join(sandbox, LOG_DIR, LOG_FILE),
+    fileBytes: config.logFileBytes,
+    files: config.logFiles,
+    stderrBytes: config.stderrLogBytes,
+    stderr: io.stderr,
+  });
   const log = logger.child({ component: 'executor-cli' });
-  log.info({ executorId: mesosEnv.executorId, frameworkId: mesosEnv.frameworkId, agent: mesosEnv.domainSocket ?? mesosEnv.agentEndpoint, path: mesosEnv.executorApiPath, config }, 'thermos-gc executor starting');
+  const { resources, ...settings } = config;
+  log.info({ executorId: mesosEnv.executorId, frameworkId: mesosEnv.frameworkId, agent: mesosEnv.domainSocket ?? mesosEnv.agentEndpoint, path: mesosEnv.executorApiPath, config: settings }, 'thermos-gc executor starting');
+  logResources(resources, log);
   await checkRoots(config, log);
 
   const built = await buildServices(config, logger);
   const services: GcServices = built.services;
   const metrics = new GcMetrics();
+  metrics.setResources(config.resources);
   if (built.utilisation !== undefined) metrics.setPoolUtilisationSource(built.utilisation);
   const stopLoop = new AbortController();
   let loop: Promise<void> | undefined;

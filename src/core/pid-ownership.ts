@@ -50,3 +50,25 @@ export function isOurProcess(
   }
   return { ours: true, why: `uid ${haveUid}, started ${Math.round(drift)} ms from the recorded time` };
 }
+
+/** What a pid was when it was checked (from the snapshot): a signal goes only to that same process. */
+export interface ProcessIdentityCheck {
+  startTimeMs?: number;
+  realUid?: number;
+  pgid?: number;
+}
+
+/**
+ * How the process at a pid differs from the one checked, or undefined when it is the same one:
+ * the start time within `precisionMs`, the real uid, and for a group signal (`leader` given) the
+ * leader's process group. A pid that died and was reused in between starts later.
+ */
+export function sameProcessChange(then: ProcessIdentityCheck, now: ProcessIdentityCheck & { startTimeMs: number }, precisionMs: number, leader?: number): string | undefined {
+  if (then.startTimeMs === undefined) return `started at ${Math.round(now.startTimeMs)}, and the snapshot had no start time to compare`;
+  if (Math.abs(now.startTimeMs - then.startTimeMs) > precisionMs) {
+    return `started at ${Math.round(now.startTimeMs)}, not ${Math.round(then.startTimeMs)} as checked`;
+  }
+  if (then.realUid !== undefined && now.realUid !== undefined && now.realUid !== then.realUid) return `uid ${now.realUid}, not ${then.realUid} as checked`;
+  if (leader !== undefined && now.pgid !== then.pgid) return `leader ${leader} is in group ${now.pgid ?? '?'} now, not ${then.pgid ?? '?'}`;
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { GcQueue } from './gc-queue.js';
 import { runGc, type GcRunReport } from './gc-run.js';
 import { writeExecutorVars, type GcMetrics } from './metrics.js';
 import { diskPressureEnabled, runDiskPressureGc, type DiskPressureDeps } from './disk-pressure-gc.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import { writeLastRunReport } from './run-report-file.js';
 import type { GcServices } from './services.js';
 
@@ -48,6 +49,8 @@ export class GcExecutor {
   private lastRetained: ReadonlyMap<string, number> | undefined;
   /** Known to the last scheduler view and deleted by disk-pressure GC: reported with the next run. */
   private readonly pressureDeleted = new Set<string>();
+  /** What the last run warned about: the same warnings again are logged at debug. */
+  private readonly repeats = new RepeatedWarnings();
 
   constructor(private readonly opts: GcExecutorOptions) {
     this.log = opts.logger.child({ component: 'gc-executor' });
@@ -186,7 +189,7 @@ export class GcExecutor {
     try {
       const alsoDeleted = [...this.pressureDeleted];
       const input = { gcTaskId: taskId, retained, startMs: receivedMs, alsoDeleted, ...(signal === undefined ? {} : { signal }) };
-      const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics });
+      const report = await runGc(input, { services, driver, clock, config, logger: this.opts.logger, metrics, repeats: this.repeats });
       this.reports.push(report);
       for (const id of alsoDeleted) this.pressureDeleted.delete(id);
     } catch (err) {
@@ -216,11 +219,13 @@ export class GcExecutor {
   private async cleanOrphans(): Promise<void> {
     const { driver, clock, services, metrics } = this.opts;
     try {
-      for (const o of await services.cleanOrphans(clock.now())) {
+      // A GC task that arrives (or a shutdown) cuts the pass short; the next one resumes there.
+      const shouldYield = (): boolean => this.queue.queued !== undefined || this.stopRequested;
+      for (const o of await services.cleanOrphans(clock.now(), { shouldYield })) {
         if (o.action !== 'lose') continue;
         if (o.lostOk === true) {
           metrics.losses++;
-          this.log.warn({ taskId: o.taskId, reason: o.why }, 'lost orphaned task');
+          this.log.warn({ taskId: o.taskId, reason: o.why, killedPids: o.killedPids }, 'lost orphaned task');
           driver.sendStatusUpdate({ taskId: o.taskId, state: 'TASK_LOST', message: MSG_ORPHAN_LOST });
         } else {
           this.log.error({ taskId: o.taskId, reason: o.why, err: o.error }, 'could not lose orphaned task');

@@ -9,8 +9,10 @@ import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kil
 import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
 import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
+import { cpuSecondsBetween, sampleCpu, type CpuSample, type CpuSeconds } from '../io/cpu-usage.js';
 import { deleteTasks } from './delete-tasks.js';
 import type { GcMetrics } from './metrics.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import type { GcServices } from './services.js';
 
 export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
@@ -32,6 +34,10 @@ export interface GcRunDeps {
   config: Pick<GcConfig, 'checkpointRoots' | 'minimumKillAgeMs' | 'killBudget'>;
   logger: Logger;
   metrics: GcMetrics;
+  /** CPU time of the process so far. @default sampleCpu (process.cpuUsage and /proc/self/stat) */
+  cpu?: () => CpuSample;
+  /** Warnings of the previous run: the same ones again go to debug. @default none remembered */
+  repeats?: RepeatedWarnings;
 }
 
 export interface GcRunReport {
@@ -56,6 +62,8 @@ export interface GcRunReport {
   /** True when the Mesos work dir was missing (or unreadable): only local_gc was collected. */
   linksUnknown?: boolean;
   phaseMs: { scan: number; reconcile: number; kill: number; delete: number };
+  /** CPU seconds the run cost: the process (main thread and workers) and its `ps` children. */
+  cpuSeconds: CpuSeconds;
   finishedMessage: string;
 }
 
@@ -66,16 +74,19 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const { services, driver, clock, config, metrics } = deps;
   const log = deps.logger.child({ gcTaskId: input.gcTaskId });
   const roots = config.checkpointRoots;
+  const cpu = deps.cpu ?? sampleCpu;
+  const cpu0 = cpu();
   const t0 = clock.now();
 
   // Scan.
   const listing = await services.listTasks(roots);
   const allFacts = await services.readFacts(listing.refs);
   const facts = new Map(allFacts.map((f) => [f.taskId, f]));
-  for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  const repeats = deps.repeats ?? new RepeatedWarnings();
+  for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
   // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
   for (const f of allFacts) {
-    if (f.error !== undefined) log.warn({ taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+    if (f.error !== undefined) repeats.warn(log, `${f.taskId}/${f.error.code}`, { taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
   }
   const t1 = clock.now();
 
@@ -104,17 +115,18 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const staleIfKillFails = new Set(plan.staleIfKillFails.map((s) => s.taskId));
   const killed: string[] = [];
   const killFailed: string[] = [];
-  for (const t of plan.terminate) {
-    const ref = facts.get(t.taskId);
-    if (ref === undefined) continue;
-    const outcome = await services.killTask(toRef(ref), 'kill');
-    if (outcome.ok) {
+  // One batch: one process snapshot for all of them, kills of different tasks side by side.
+  const toKill = plan.terminate.filter((t) => facts.has(t.taskId));
+  const outcomes = await services.killTasks(toKill.map((t) => toRef(facts.get(t.taskId) as TaskRef)), 'kill');
+  for (const [i, t] of toKill.entries()) {
+    const outcome = outcomes[i];
+    if (outcome?.ok === true) {
       killed.push(t.taskId);
       metrics.kills++;
-      log.warn({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome }, `killed task: ${t.detail}`);
+      log.info({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome, killedPids: outcome.killedPids }, `killed task: ${t.detail}`);
     } else {
       killFailed.push(t.taskId);
-      log.error({ taskId: t.taskId, reason: t.reason, err: outcome.error }, 'could not kill task');
+      log.error({ taskId: t.taskId, reason: t.reason, err: outcome?.error }, 'could not kill task');
       if (staleIfKillFails.has(t.taskId)) {
         localGc.add(t.taskId);
         reasons.set(t.taskId, 'stale-checkpoint');
@@ -131,7 +143,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   for (const ref of after.refs) {
     stateAfter.set(ref.taskId, ref);
     if (ref.state === 'finished') finishedAfter.add(ref.taskId);
-    else if (linked !== undefined && !linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+    else if (linked !== undefined && !linked.has(ref.taskId)) repeats.warn(log, ref.taskId, { taskId: ref.taskId }, 'active task had its executor sandbox pulled');
   }
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
@@ -195,11 +207,13 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     bytesFreed: outcome.bytes,
     inodesFreed: outcome.inodes,
     phaseMs: { scan: t1 - t0, reconcile: t2 - t1, kill: t3 - t2, delete: t4 - t3 },
+    cpuSeconds: cpuSecondsBetween(cpu0, cpu()),
     finishedMessage,
   };
   if (plan.killBudgetExceeded !== undefined) report.killBudgetExceeded = plan.killBudgetExceeded;
   if (linked === undefined) report.linksUnknown = true;
 
+  repeats.endRun();
   metrics.gc_runs++;
   metrics.tasks_deleted += report.deleted.length;
   metrics.bytes_reclaimed += report.bytesFreed;
@@ -207,6 +221,9 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   metrics.refusals += refused.length;
   metrics.scan_ms = report.phaseMs.scan;
   metrics.last_run_duration_ms = clock.now() - t0;
+  metrics.last_run_cpu_seconds = report.cpuSeconds.total;
+  metrics.last_run_children_cpu_seconds = report.cpuSeconds.children;
+  metrics.cpu_seconds_total += report.cpuSeconds.total;
   log.info(
     {
       seenActive: report.seenActive,
@@ -223,6 +240,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       killBudgetExceeded: report.killBudgetExceeded !== undefined,
       linksUnknown: linked === undefined,
       phaseMs: report.phaseMs,
+      cpuSeconds: report.cpuSeconds,
     },
     'garbage collection finished',
   );

@@ -13,7 +13,7 @@ import {
 } from '../io/checkpoint-paths.js';
 import { linkedTaskIds, scanMesosRoot } from '../io/executor-detector.js';
 import { taskLogPaths } from '../io/log-paths.js';
-import { scanOrphans } from '../io/orphan-scan.js';
+import { runOrphanPass } from '../io/orphan-scan.js';
 import { liveSnapshotProvider, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
 import { deleteTargets } from '../io/sandbox-deleter.js';
 import { detectTasks } from '../io/task-detector.js';
@@ -26,6 +26,7 @@ import type {
   KillMode,
   KillOutcome,
   OrphanOutcome,
+  OrphanPassOptions,
   SandboxCandidate,
   SandboxDecisions,
   TaskListing,
@@ -44,6 +45,8 @@ export interface LocalServicesOptions {
 
 /** Checkpoints read at once on the main thread: bounded, so 10,000 tasks never mean 10,000 open files. */
 const FILES_IN_FLIGHT = 32;
+/** Active tasks the orphan pass reads between two looks at a queued GC task. */
+export const ORPHAN_SLICE_TASKS = 512;
 
 /**
  * Checkpoint files and dirs that describe a task, deleted after sandbox and logs. The task file
@@ -65,6 +68,7 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     logger: logger.child({ component: 'task-killer' }),
     maxPidDriftMs: config.maxPidDriftMs,
     lockTimeoutMs: config.lockTimeoutMs,
+    parallelism: config.killParallelism,
     uidForUser,
   });
 
@@ -75,6 +79,25 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
       rejected: found.rejected.map((r) => ({ root: r.root, name: r.name, reason: r.detail === undefined ? r.reason : `${r.reason}: ${r.detail}` })),
     };
   };
+
+  /** One process snapshot for the whole batch (the killer re-reads each pid before its signal). */
+  const killTasks = async (refs: readonly TaskRef[], mode: KillMode): Promise<KillOutcome[]> => {
+    const requests = refs.map((r) => ({ root: r.root, taskId: r.taskId }));
+    const results = mode === 'kill' ? await killer.killMany(requests) : await killer.loseMany(requests);
+    return results.map((r): KillOutcome => {
+      if (r.result !== undefined) return { taskId: r.taskId, ok: true, outcome: r.result.outcome, killedPids: r.result.killedPids };
+      const err = r.error;
+      const error =
+        err instanceof ThermosGcError
+          ? { ...err.toErrorRecord(), taskId: r.taskId }
+          : { code: 'ERR_KILL' as const, message: errorMessage(err), taskId: r.taskId };
+      return { taskId: r.taskId, ok: false, error };
+    });
+  };
+
+  /** Where the next orphan pass resumes (the last one gave way to a GC task), or from the start. */
+  let orphanCursor: string | undefined;
+  const orphanLog = logger.child({ component: 'orphans' });
 
   const readFacts = opts.readFacts ?? ((refs: readonly TaskRef[]): Promise<TaskFacts[]> => mapBounded(refs, FILES_IN_FLIGHT, (r) => readTaskFacts(r)));
 
@@ -89,18 +112,9 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
       return linkedTaskIds(scan.executors);
     },
 
-    async killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome> {
-      try {
-        const r = mode === 'kill' ? await killer.kill(ref.root, ref.taskId) : await killer.lose(ref.root, ref.taskId);
-        return { taskId: ref.taskId, ok: true, outcome: r.outcome };
-      } catch (err) {
-        const error =
-          err instanceof ThermosGcError
-            ? { ...err.toErrorRecord(), taskId: ref.taskId }
-            : { code: 'ERR_KILL' as const, message: errorMessage(err), taskId: ref.taskId };
-        return { taskId: ref.taskId, ok: false, error };
-      }
-    },
+    killTask: async (ref: TaskRef, mode: KillMode): Promise<KillOutcome> => (await killTasks([ref], mode))[0] as KillOutcome,
+
+    killTasks,
 
     decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions {
       const d = decideSandboxes({ candidates, kept, allowedRoots: config.sandboxRoots });
@@ -126,20 +140,28 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
       }
     },
 
-    async cleanOrphans(nowMs: number): Promise<OrphanOutcome[]> {
+    async cleanOrphans(nowMs: number, passOptions: OrphanPassOptions = {}): Promise<OrphanOutcome[]> {
       const { refs } = await listTasks(config.checkpointRoots);
-      const results = await scanOrphans({
-        activeTasks: await readFacts(refs.filter((r) => r.state === 'active')),
+      const pass = await runOrphanPass({
+        active: refs,
+        readFacts,
+        sliceSize: ORPHAN_SLICE_TASKS,
+        ...(orphanCursor === undefined ? {} : { resumeAfter: orphanCursor }),
+        ...(passOptions.shouldYield === undefined ? {} : { shouldYield: passOptions.shouldYield }),
         now: nowMs,
         config,
         snapshot,
         killer,
-        logger: logger.child({ component: 'orphans' }),
+        logger: orphanLog,
         uidForUser,
       });
+      orphanCursor = pass.resumeAfter;
+      if (pass.resumeAfter !== undefined) orphanLog.info({ checked: pass.checked, resumeAfter: pass.resumeAfter }, 'orphan pass gave way to a queued GC task: the next pass resumes here');
+      const results = pass.results;
       return results.map((r) => {
         const o: OrphanOutcome = { taskId: r.taskId, action: r.action, why: r.why };
         if (r.lostOk !== undefined) o.lostOk = r.lostOk;
+        if (r.killedPids !== undefined) o.killedPids = r.killedPids;
         if (r.error !== undefined) o.error = r.error;
         return o;
       });

@@ -2,6 +2,7 @@
 // top of these names, and executor_vars.json mirrors what the original exported).
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ResourcePlan } from '../config.js';
 
 export interface MetricsSnapshot {
   dropped_tasks: number;
@@ -22,6 +23,17 @@ export interface MetricsSnapshot {
   worker_pool_utilisation: number;
   calls_rejected: number;
   foreign_updates_sent: number;
+  last_run_cpu_seconds: number;
+  last_run_children_cpu_seconds: number;
+  cpu_seconds_total: number;
+  /** The box as found (null: no limit) and as planned for; absent until setResources. */
+  cgroup_memory_limit_bytes?: number | null;
+  cgroup_cpu_limit?: number | null;
+  memory_limit_bytes?: number | null;
+  cpu_limit?: number | null;
+  workers?: number;
+  workers_that_fit?: number | null;
+  worker_heap_limit_mb?: number;
 }
 
 /** What the agent connection counts (the Mesos driver's CallStats). */
@@ -31,6 +43,9 @@ export interface AgentCallStats {
   /** Updates about tasks the executor does not own, accepted by the agent and then forgotten. */
   foreignUpdatesSent: number;
 }
+
+/** The limit fields of the snapshot: null means "no limit" (Prometheus: +Inf). */
+export const LIMIT_FIELDS = ['cgroup_memory_limit_bytes', 'cgroup_cpu_limit', 'memory_limit_bytes', 'cpu_limit', 'workers_that_fit'] as const;
 
 export class GcMetrics {
   /** Gauge: GC tasks replaced while queued since the queue was last empty. */
@@ -51,12 +66,23 @@ export class GcMetrics {
   inode_used_share = 0;
   /** Tasks deleted by disk-pressure GC. */
   disk_pressure_deleted = 0;
+  /** CPU seconds of the last GC run: process (main + workers) plus its `ps` children. */
+  last_run_cpu_seconds = 0;
+  last_run_children_cpu_seconds = 0;
+  /** CPU seconds of every GC run so far (process + children). */
+  cpu_seconds_total = 0;
+  private resources: ResourcePlan | undefined;
   private poolUtilisationSource: (() => number) | undefined;
   /** Where the pending-acknowledgement count comes from (the driver); 0 when unset. */
   private pendingAckSource: (() => number) | undefined;
 
   /** Where the agent call counters come from (the driver); 0 when unset. */
   private callStatsSource: (() => Readonly<AgentCallStats>) | undefined;
+
+  /** What the box allows and what was derived from it (constant for the process's life). */
+  setResources(plan: ResourcePlan): void {
+    this.resources = plan;
+  }
 
   setPendingAckSource(source: () => number): void {
     this.pendingAckSource = source;
@@ -107,6 +133,24 @@ export class GcMetrics {
       worker_pool_utilisation: this.worker_pool_utilisation,
       calls_rejected: this.calls_rejected,
       foreign_updates_sent: this.foreign_updates_sent,
+      last_run_cpu_seconds: this.last_run_cpu_seconds,
+      last_run_children_cpu_seconds: this.last_run_children_cpu_seconds,
+      cpu_seconds_total: this.cpu_seconds_total,
+      ...this.resourceFields(),
+    };
+  }
+
+  private resourceFields(): Partial<MetricsSnapshot> {
+    const r = this.resources;
+    if (r === undefined) return {};
+    return {
+      cgroup_memory_limit_bytes: r.found.memoryBytes ?? null,
+      cgroup_cpu_limit: r.found.cpu ?? null,
+      memory_limit_bytes: r.memoryLimitBytes ?? null,
+      cpu_limit: r.cpuLimit ?? null,
+      workers: r.workers,
+      workers_that_fit: r.workersThatFit ?? null,
+      worker_heap_limit_mb: r.workerHeapMb,
     };
   }
 }

@@ -4,7 +4,7 @@
 // global one, so several executors (tests) can live in one process.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GcRunReport } from './gc-run.js';
-import type { GcMetrics } from './metrics.js';
+import { LIMIT_FIELDS, type GcMetrics } from './metrics.js';
 
 export const METRIC_PREFIX = 'thermos_gc_';
 
@@ -38,6 +38,16 @@ const KNOWN: Readonly<Record<string, KnownMetric>> = {
   disk_used_share: { name: 'disk_used_ratio', kind: 'gauge', help: 'Used share of the sandbox filesystem, as df (0 until sampled)' },
   inode_used_share: { name: 'inode_used_ratio', kind: 'gauge', help: 'Used inode share of the sandbox filesystem (0 until sampled)' },
   worker_pool_utilisation: { name: 'worker_pool_utilisation', kind: 'gauge', help: 'Share of time the worker pool was busy' },
+  last_run_cpu_seconds: { name: 'last_run_cpu_seconds', kind: 'gauge', help: 'CPU seconds of the last GC run: main thread, workers and ps children' },
+  last_run_children_cpu_seconds: { name: 'last_run_children_cpu_seconds', kind: 'gauge', help: 'CPU seconds of the ps children of the last GC run (part of last_run_cpu_seconds)' },
+  cpu_seconds_total: { name: 'run_cpu_seconds_total', kind: 'counter', help: 'CPU seconds of all GC runs (main thread, workers and ps children)' },
+  cgroup_memory_limit_bytes: { name: 'cgroup_memory_limit_bytes', kind: 'gauge', help: "The memory limit of the executor's cgroup, as found (+Inf: none)" },
+  cgroup_cpu_limit: { name: 'cgroup_cpu_limit', kind: 'gauge', help: "The CPU quota of the executor's cgroup in CPUs, as found (+Inf: none)" },
+  memory_limit_bytes: { name: 'memory_limit_bytes', kind: 'gauge', help: 'The memory limit the executor plans for (--memory-limit or the cgroup; +Inf: none)' },
+  cpu_limit: { name: 'cpu_limit', kind: 'gauge', help: 'The CPU limit the executor plans for (--cpu-limit or the cgroup; +Inf: none)' },
+  workers: { name: 'workers', kind: 'gauge', help: 'Worker threads configured (derived from the box, or --workers capped to fit)' },
+  workers_that_fit: { name: 'workers_that_fit', kind: 'gauge', help: 'Worker threads that fit the memory limit (+Inf: no limit)' },
+  worker_heap_limit_mb: { name: 'worker_heap_limit_megabytes', kind: 'gauge', help: "Each worker thread's V8 old-generation limit" },
 };
 
 /** Fields exported even when the metrics object does not carry them (yet). */
@@ -51,11 +61,16 @@ export interface PrometheusSources {
   poolUtilisation?: () => number;
 }
 
-/** Every numeric value the metrics object holds: its JSON snapshot plus own numeric fields. */
+const LIMITS: ReadonlySet<string> = new Set(LIMIT_FIELDS);
+
+/** Every numeric value the metrics object holds: its JSON snapshot plus own numeric fields; a null limit is +Inf. */
 export function metricValues(metrics: GcMetrics): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(metrics)) if (typeof v === 'number') out[k] = v;
-  for (const [k, v] of Object.entries(metrics.toJSON())) if (typeof v === 'number') out[k] = v;
+  for (const [k, v] of Object.entries(metrics.toJSON())) {
+    if (typeof v === 'number') out[k] = v;
+    else if (v === null && LIMITS.has(k)) out[k] = Number.POSITIVE_INFINITY;
+  }
   return out;
 }
 

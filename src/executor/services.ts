@@ -23,6 +23,8 @@ export interface KillOutcome {
   ok: boolean;
   /** The killer's own outcome word when it succeeded (e.g. 'killed', 'finalized'). */
   outcome?: string;
+  /** Pids SIGKILLed (negative: a process group). */
+  killedPids?: number[];
   error?: ErrorRecord;
 }
 
@@ -34,7 +36,16 @@ export interface OrphanOutcome {
   why: string;
   /** For 'lose': true when the task was recorded LOST and finalized (send TASK_LOST). */
   lostOk?: boolean;
+  killedPids?: number[];
   error?: ErrorRecord;
+}
+
+export interface OrphanPassOptions {
+  /**
+   * Asked between slices of the pass: true (a GC task is queued) stops it early; the next pass
+   * resumes after the last task it checked.
+   */
+  shouldYield?: () => boolean;
 }
 
 /** How a sandbox decision came out, per task (refused ones say why). */
@@ -61,6 +72,8 @@ export interface GcServices {
   linkedExecutors(): Promise<Set<string>>;
   /** Kills or loses one task; never rejects: a failure comes back as `ok: false`. */
   killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome>;
+  /** Kills or loses a batch of tasks with one process snapshot, in order; never rejects. */
+  killTasks(refs: readonly TaskRef[], mode: KillMode): Promise<KillOutcome[]>;
   /** Which sandboxes of the candidates may go, given the ones kept tasks still use. */
   decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions;
   /** Log files and directories of a task. */
@@ -70,6 +83,6 @@ export interface GcServices {
   deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]>;
   /** Finishes deletions an earlier process left half-done (trash directories). */
   finishTrash(): Promise<void>;
-  /** Checks every active task's runner and loses the orphans; never rejects for one task. */
-  cleanOrphans(nowMs: number): Promise<OrphanOutcome[]>;
+  /** Checks the active tasks' runners and loses the orphans; never rejects for one task. */
+  cleanOrphans(nowMs: number, opts?: OrphanPassOptions): Promise<OrphanOutcome[]>;
 }

@@ -116,6 +116,30 @@ export async function snapshotProcesses(options: SnapshotOptions = {}): Promise<
   return buildSnapshot(infos.values());
 }
 
+/** One process as it is now, read again just before it is signalled. */
+export interface LiveIdentity extends ProcessDetails {
+  /** How far two reads of the same process's start time may differ (one clock tick on /proc). */
+  precisionMs: number;
+}
+
+let bootMsCache: number | undefined;
+
+/**
+ * Reads one pid's start time, uid, ppid, pgid and state again (two /proc reads on Linux, no
+ * process table): the guard between a batch's snapshot and each signal, so a pid that was reused
+ * since the snapshot is never signalled. Undefined when the pid is gone.
+ */
+export async function rereadProcess(pid: number): Promise<LiveIdentity | undefined> {
+  if ((await defaultSource()) === 'proc') {
+    bootMsCache ??= await readBootTimeMs();
+    const d = bootMsCache === undefined ? undefined : procDetails(pid, bootMsCache);
+    return d === undefined ? undefined : { ...d, precisionMs: 1000 / CLOCK_TICKS_PER_SECOND };
+  }
+  const d = (await readFromPidusage([pid])).get(pid);
+  // pidusage derives the start from the elapsed time: whole seconds apart between two reads.
+  return d === undefined ? undefined : { ...d, precisionMs: 1_500 };
+}
+
 /** A SnapshotProvider over the live system. */
 export const liveSnapshotProvider: SnapshotProvider = (pids) => snapshotProcesses({ detailsFor: pids });
 

@@ -4,13 +4,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { WORKER_YOUNG_GENERATION_MB } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { JobName, JobTable } from './jobs.js';
 import { WorkerError, payloadItems, type JobRunner, type RunOptions, type RunnerStats, type WorkerFailure } from './job-runner.js';
 
 export const DEFAULT_BATCH_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-const YOUNG_GENERATION_MB = 8;
+/** With no heap limit given: still a bound (config's MAX_WORKER_HEAP_MB). */
+const DEFAULT_OLD_GENERATION_MB = 512;
 
 /**
  * The compiled worker file `dist/workers/<name>.js`. From dist/src/pool/ it sits at ../../workers/;
@@ -34,6 +36,12 @@ export interface GcPoolOptions {
   batchTimeoutMs?: number;
   /** Idle threads exit after this. @default 60 s */
   idleTimeoutMs?: number;
+  /**
+   * Each thread's V8 old generation (MiB): a batch that allocates past it fails alone as an
+   * `out-of-memory` WorkerError (Node terminates that thread) instead of growing the process into
+   * the cgroup's OOM killer. @default 512; the executor derives it from the memory limit.
+   */
+  maxOldGenerationSizeMb?: number;
 }
 
 function isAbortError(err: unknown): boolean {
@@ -56,8 +64,12 @@ export class GcPool implements JobRunner {
       maxThreads: opts.threads,
       idleTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       // A batch's garbage is small and short-lived: a small young generation keeps each thread's
-      // heap (and so the process's RSS) from growing to V8's defaults.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      // heap (and so the process's RSS) from growing to V8's defaults; the old generation is
+      // bounded so a runaway batch stops at its own thread.
+      resourceLimits: {
+        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? DEFAULT_OLD_GENERATION_MB,
+      },
     });
     // A worker's death also surfaces as the rejection of its batch; this only keeps the emitter
     // from throwing when no batch was in flight.
@@ -74,6 +86,7 @@ export class GcPool implements JobRunner {
       this.stats.failures++;
       let failure: WorkerFailure = 'failed';
       if (timeout.aborted) failure = 'timeout';
+      else if ((err as { code?: string } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') failure = 'out-of-memory';
       else if (opts.signal?.aborted === true || isAbortError(err)) failure = 'aborted';
       else if (/exited|terminat/i.test(errorMessage(err))) failure = 'crashed';
       const message = failure === 'timeout' ? `no result after ${this.batchTimeoutMs} ms` : errorMessage(err);

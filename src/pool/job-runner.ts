@@ -3,7 +3,8 @@
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { JOBS, type JobName, type JobTable } from './jobs.js';
 
-export type WorkerFailure = 'crashed' | 'timeout' | 'aborted' | 'failed';
+/** `out-of-memory`: the batch's thread reached its heap limit (resourceLimits) and was terminated. */
+export type WorkerFailure = 'crashed' | 'timeout' | 'aborted' | 'failed' | 'out-of-memory';
 
 /** A batch that did not complete in its worker: the whole batch failed, the pool goes on. */
 export class WorkerError extends ThermosGcError {

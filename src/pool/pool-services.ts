@@ -30,9 +30,10 @@ export interface PoolServicesOptions {
 }
 
 /** A runner for `config.workers`: inline for 0, else a Piscina pool of that many threads. */
-export function createJobRunner(config: Pick<GcConfig, 'workers'>, batchTimeoutMs?: number): JobRunner {
+export function createJobRunner(config: Pick<GcConfig, 'workers'> & Partial<Pick<GcConfig, 'workerHeapMb'>>, batchTimeoutMs?: number): JobRunner {
   if (config.workers === 0) return new InlineJobRunner();
   const opts: ConstructorParameters<typeof GcPool>[0] = { threads: config.workers };
+  if (config.workerHeapMb !== undefined) opts.maxOldGenerationSizeMb = config.workerHeapMb;
   if (batchTimeoutMs !== undefined) opts.batchTimeoutMs = batchTimeoutMs;
   return new GcPool(opts);
 }

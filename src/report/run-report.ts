@@ -79,6 +79,9 @@ export function formatRunReport(report: GcRunReport, extras: RunReportExtras = {
     'time',
     `${formatDuration(total)} (scan ${formatDuration(p.scan)}, reconcile ${formatDuration(p.reconcile)}, kill ${formatDuration(p.kill)}, delete ${formatDuration(p.delete)})`,
   ]);
+  // Older reports (last_gc_run.json of an earlier version) carry no CPU figures.
+  const cpu = (report as Partial<GcRunReport>).cpuSeconds;
+  if (cpu !== undefined) rows.push(['cpu', `${cpu.total.toFixed(2)} s (process ${cpu.process.toFixed(2)} s, ps children ${cpu.children.toFixed(2)} s)`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return [`GC run ${report.gcTaskId}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n') + '\n';
 }

@@ -57,6 +57,16 @@ export class FakeServices implements GcServices {
     return { taskId: ref.taskId, ok: true, outcome: mode === 'kill' ? 'killed' : 'lost' };
   }
 
+  /** Batches handed to killTasks, by task id. */
+  readonly killBatches: string[][] = [];
+
+  async killTasks(refs: readonly TaskRef[], mode: KillMode): Promise<KillOutcome[]> {
+    this.killBatches.push(refs.map((r) => r.taskId));
+    const out: KillOutcome[] = [];
+    for (const r of refs) out.push(await this.killTask(r, mode));
+    return out;
+  }
+
   decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions {
     const keptPaths = new Set(kept.map((k) => k.sandbox));
     const out: SandboxDecisions = { approved: new Map(), refused: [] };

@@ -23,6 +23,7 @@ const report: GcRunReport = {
   bytesFreed: 3 * 1024 * 1024,
   inodesFreed: 77,
   phaseMs: { scan: 1500, reconcile: 2, kill: 300, delete: 65_000 },
+  cpuSeconds: { process: 4.25, children: 0.5, total: 4.75 },
   finishedMessage: 'Garbage collection finished.',
 };
 
@@ -37,6 +38,7 @@ describe('formatRunReport', () => {
     expect(text).toMatch(/refused\s+3 \(shared-with-kept-task ×2, mount-point ×1\)/);
     expect(text).toMatch(/freed\s+3\.0 MiB, 77 inodes/);
     expect(text).toContain('scan 1.5 s, reconcile 2 ms, kill 300 ms, delete 1m 05s');
+    expect(text).toMatch(/cpu\s+4\.75 s \(process 4\.25 s, ps children 0\.50 s\)/);
   });
 
   it('formats units and tables', () => {

@@ -21,6 +21,11 @@ function fault(ids) {
   if (ids.includes('crash')) process.exit(7);
   if (ids.includes('hang')) return new Promise(() => { setInterval(() => {}, 1000); });
   if (ids.includes('throw')) throw new Error('job threw');
+  if (ids.includes('hog')) {
+    // A runaway batch: keeps allocating on the heap until something stops it.
+    const keep = [];
+    for (;;) keep.push(new Array(1 << 16).fill(keep.length));
+  }
   return undefined;
 }
 export async function readFacts(refs) {
@@ -97,6 +102,23 @@ describe('faulty workers', () => {
     const ok = results.filter((r) => r.errors.length === 0);
     expect(ok.length).toBe(targets.length - 16);
     for (const r of ok) expect(r.deleted).toContain(agent.sandboxes.get(r.taskId));
+  });
+
+  it('a batch that allocates past the worker heap limit fails alone as an out-of-memory ERR_WORKER', { timeout: 60_000 }, async () => {
+    const workerFile = path.join(dir, 'faulty-worker.mjs');
+    const small = new GcPool({ threads: 1, workerFile, batchTimeoutMs: 30_000, maxOldGenerationSizeMb: 32 });
+    try {
+      const rssBefore = process.memoryUsage().rss;
+      const err = await small.run('readFacts', [marked('hog')]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkerError);
+      expect(err).toMatchObject({ code: 'ERR_WORKER', job: 'readFacts', failure: 'out-of-memory', items: 1 });
+      // The thread stopped at its own limit: the process did not take on the runaway's appetite.
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 2 ** 20);
+      const facts = await small.run('readFacts', refs.slice(0, 5));
+      expect(facts).toHaveLength(5);
+    } finally {
+      await small.close();
+    }
   });
 
   it('an aborted run reports its batches aborted', async () => {

@@ -2,6 +2,7 @@
 // linked or collected executors, an allowed sandbox root and an `outside` dir that nothing may
 // ever touch. `gc` runs one full GC task (runGc + createLocalServices) over it with a recording
 // driver, a fake clock and a logger whose lines the test can read.
+import { RepeatedWarnings } from '../../src/executor/repeated-warnings.js';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -170,6 +171,8 @@ export interface GcOptions {
   startMs?: number;
   /** Replace or wrap services (fault injection). */
   services?: (base: GcServices) => GcServices;
+  /** Carried from run to run, as the executor does. */
+  repeats?: RepeatedWarnings;
 }
 
 /** One full GC task over the agent. */
@@ -183,7 +186,7 @@ export async function gc(agent: Agent, retained: ReadonlyMap<string, number>, op
   const startMs = opts.startMs ?? agent.startMs;
   const report = await runGc(
     { gcTaskId: opts.gcTaskId ?? 'gc-1', retained, startMs },
-    { services, driver, clock: new FakeClock(startMs), config, logger, metrics },
+    { services, driver, clock: new FakeClock(startMs), config, logger, metrics, ...(opts.repeats === undefined ? {} : { repeats: opts.repeats }) },
   );
   return { report, driver, metrics, lines };
 }

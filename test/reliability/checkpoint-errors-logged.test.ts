@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScheduleStatus } from '../../src/core/states.js';
 import { writeTask, type TaskSpec } from '../helpers/checkpoint-builder.js';
+import { RepeatedWarnings } from '../../src/executor/repeated-warnings.js';
 import { gc, makeAgent, type Agent } from './agent-fixture.js';
 
 let agent: Agent | undefined;
@@ -26,5 +27,21 @@ describe('unusable checkpoints are logged', () => {
       const named = lines.filter((l) => l.level >= 40 && l.taskId === id && JSON.stringify(l).includes(code as string));
       expect(named.length, `no warning names ${id} with ${code}`).toBeGreaterThan(0);
     }
+  });
+
+  it('the same unusable checkpoint on the next run is logged at debug, and at warn again once it comes back', async () => {
+    const a = (agent = await makeAgent());
+    await writeTask(a.root, { taskId: 'corrupt-act', state: 'active', statuses: [], runnerBytes: Buffer.from([0x80, 0, 0, 0]), mtimeMs: a.startMs });
+    const repeats = new RepeatedWarnings();
+    const view = new Map([['corrupt-act', ScheduleStatus.RUNNING]]);
+    const about = (lines: Array<{ level: number; taskId?: string; msg?: string }>): number[] =>
+      lines.filter((l) => l.taskId === 'corrupt-act' && l.msg === 'runner checkpoint cannot be used').map((l) => l.level);
+    expect(about((await gc(a, view, { repeats })).lines)).toEqual([40]);
+    expect(about((await gc(a, view, { repeats, gcTaskId: 'gc-2' })).lines)).toEqual([20]);
+    // A run without it, then it is back: news again.
+    await writeTask(a.root, { taskId: 'corrupt-act', state: 'active', statuses: [{ state: 1, timestampMs: a.startMs, runnerPid: 4_190_090, runnerUid: 0 }], mtimeMs: a.startMs });
+    expect(about((await gc(a, view, { repeats, gcTaskId: 'gc-3' })).lines)).toEqual([]);
+    await writeTask(a.root, { taskId: 'corrupt-act', state: 'active', statuses: [], runnerBytes: Buffer.from([0x80, 0, 0, 0]), mtimeMs: a.startMs });
+    expect(about((await gc(a, view, { repeats, gcTaskId: 'gc-4' })).lines)).toEqual([40]);
   });
 });
