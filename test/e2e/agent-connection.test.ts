@@ -60,7 +60,15 @@ describe('agent restart in the middle of a run', () => {
 
     sim.autoAck = true;
     sim.ackAll();
-    await sim.waitFor(() => hasState(sim, 'gc-1', 'TASK_FINISHED') && sim.unacknowledged().length === 0, 20_000, 'gc-1 finished and acknowledged');
+    // gc-1's TASK_FINISHED may overtake the run's updates about Aurora tasks: when the run ends
+    // while the agent is away it rides in the re-SUBSCRIBE, and those are POSTed after it.
+    const planned = Object.keys(plan.updates);
+    const received = (): Set<string> => new Set(sim.updates.map((u) => u.status.task_id.value));
+    await sim.waitFor(
+      () => hasState(sim, 'gc-1', 'TASK_FINISHED') && sim.unacknowledged().length === 0 && planned.every((id) => received().has(id)),
+      20_000,
+      'gc-1 finished and acknowledged, and every planned update received',
+    );
 
     // No update lost and none twice (a resend after a lost 202 keeps its uuid): one uuid per task.
     const uuidsByTask = new Map<string, Set<string>>();
