@@ -8,8 +8,8 @@ import { compileConfig, configParseArgsOptions, parseDuration, parseSize, rawCon
 import { hasLimit, selectForCollection, type CollectCandidate, type CollectLimits } from '../core/collect-policy.js';
 import type { DeletionTarget, TaskFacts } from '../core/facts.js';
 import { UsageError, errorMessage } from '../errors.js';
-import { createLocalServices } from '../executor/local-services.js';
-import type { GcServices } from '../executor/services.js';
+import { createLocalServices } from '../services/local-services.js';
+import type { GcServices } from '../services/services.js';
 import { taskFilePath } from '../io/checkpoint-paths.js';
 import { measureTask, type TaskSizes } from '../io/task-sizes.js';
 import { mapBounded } from '../map-bounded.js';

@@ -4,7 +4,7 @@
 // as deleted only when every one of its metadata paths is gone (never "assume removed").
 import type { Logger } from 'pino';
 import type { DeletionTarget, TaskFacts } from '../core/facts.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'>;
 

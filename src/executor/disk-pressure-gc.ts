@@ -21,7 +21,7 @@ import { errorMessage } from '../errors.js';
 import { measureTask } from '../io/task-sizes.js';
 import { mapBounded } from '../map-bounded.js';
 import { deleteTasks } from './delete-tasks.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export const DISK_PRESSURE_REASON = 'disk-pressure';
 

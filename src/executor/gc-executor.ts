@@ -11,7 +11,7 @@ import { runGc, type GcRunReport } from './gc-run.js';
 import { writeExecutorVars, type GcMetrics } from './metrics.js';
 import { diskPressureEnabled, runDiskPressureGc, type DiskPressureDeps } from './disk-pressure-gc.js';
 import { writeLastRunReport } from './run-report-file.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export type ExecutorState = 'CREATED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 

@@ -11,7 +11,7 @@ import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { deleteTasks } from './delete-tasks.js';
 import type { GcMetrics } from './metrics.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
 

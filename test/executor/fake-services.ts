@@ -9,7 +9,7 @@ import type {
   SandboxCandidate,
   SandboxDecisions,
   TaskListing,
-} from '../../src/executor/services.js';
+} from '../../src/services/services.js';
 
 export class FakeServices implements GcServices {
   readonly tasks = new Map<string, TaskFacts>();
