@@ -29,7 +29,11 @@ export interface TaskFacts extends TaskRef {
   user?: string;
   uid?: number;
   launchTimeMs?: number;
-  /** Task statuses in checkpoint order (first = start, last = current state). */
+  /**
+   * The task statuses decisions use, in checkpoint order: the first (start), the last (current
+   * state) and the two that mark the last runner (see `decisionStatuses`). A task that restarted
+   * many times does not carry its whole history through the scan.
+   */
   statuses: StatusFact[];
   /** Process name → number of runs recorded (for log paths: <logDir>/<process>/<run>/). */
   processRuns?: Record<string, number>;
@@ -56,4 +60,33 @@ export interface DeletionResult {
   errors: ErrorRecord[];
   bytesFreed: number;
   inodesFreed: number;
+}
+
+/**
+ * The statuses of a replayed stream that decisions read: the first (when the task started), the
+ * last (its current state), the first status naming the last runner (when that runner started,
+ * with its pid and uid) and the last status before it that names a runner. The last runner as
+ * `core/orphans.lastRunnerOf` finds it is the same over these as over the whole list: a change of
+ * runner pid marks a new runner, and the kept status before it names a different pid.
+ */
+export function decisionStatuses<T extends { runnerPid?: number | undefined }>(all: readonly T[]): T[] {
+  const n = all.length;
+  if (n <= 4) return all.slice();
+  let lastPid: number | undefined;
+  let lastStart = -1;
+  let beforeStart = -1;
+  let lastNamed = -1;
+  for (let i = 0; i < n; i++) {
+    const pid = (all[i] as T).runnerPid;
+    if (pid === undefined) continue;
+    if (pid !== lastPid) {
+      beforeStart = lastNamed;
+      lastStart = i;
+      lastPid = pid;
+    }
+    lastNamed = i;
+  }
+  const keep = [0];
+  for (const i of [beforeStart, lastStart, n - 1]) if (i > (keep[keep.length - 1] as number)) keep.push(i);
+  return keep.map((i) => all[i] as T);
 }

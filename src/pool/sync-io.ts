@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { replayTaskSummary } from '../core/checkpoint/replay.js';
-import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
+import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
@@ -57,11 +57,13 @@ function fastFacts(ref: TaskRef): TaskFacts | undefined {
   try {
     const { bytes, mtimeMs } = readWhole(runnerCheckpointPath(ref.root, ref.taskId));
     const summary = replayTaskSummary(bytes);
-    const statuses: StatusFact[] = [];
-    for (const s of summary.statuses) {
-      if (s.state === undefined || s.timestampMs === undefined) return undefined;
-      statuses.push({ state: s.state, timestampMs: s.timestampMs, runnerPid: s.runnerPid, runnerUid: s.runnerUid });
-    }
+    for (const s of summary.statuses) if (s.state === undefined || s.timestampMs === undefined) return undefined;
+    const statuses: StatusFact[] = decisionStatuses(summary.statuses).map((s) => ({
+      state: s.state as number,
+      timestampMs: s.timestampMs as number,
+      runnerPid: s.runnerPid,
+      runnerUid: s.runnerUid,
+    }));
     const h = summary.header;
     return {
       taskId: ref.taskId,
