@@ -5,4 +5,6 @@ export {
   deleteTargetsInWorker as deleteTargets,
   snapshotProcessesJob as snapshotProcesses,
   linkedExecutorsInWorker as linkedExecutors,
+  measureTasksInWorker as measureTasks,
+  inspectTasksInWorker as inspectTasks,
 } from '../src/pool/jobs.js';

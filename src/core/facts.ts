@@ -30,9 +30,9 @@ export interface TaskFacts extends TaskRef {
   uid?: number;
   launchTimeMs?: number;
   /**
-   * The task statuses decisions use, in checkpoint order: the first (start), the last (current
-   * state) and the two that mark the last runner (see `decisionStatuses`). A task that restarted
-   * many times does not carry its whole history through the scan.
+   * Task statuses in checkpoint order (first = start, last = current state). The scan that every
+   * command shares keeps only the ones decisions read (`decisionStatuses`): a task that restarted
+   * many times does not carry its whole history through a run.
    */
   statuses: StatusFact[];
   /** Process name → number of runs recorded (for log paths: <logDir>/<process>/<run>/). */
@@ -60,6 +60,22 @@ export interface DeletionResult {
   errors: ErrorRecord[];
   bytesFreed: number;
   inodesFreed: number;
+  /** Entries removed (files and links unlinked; directories removed), when the caller asked. */
+  filesRemoved?: number;
+  dirsRemoved?: number;
+}
+
+/** Allocated bytes (st_blocks × 512, as `du` counts them) and inodes. */
+export interface SizeTally {
+  bytes: number;
+  inodes: number;
+}
+
+/** What deleting one task would free, per part. */
+export interface TaskSizes {
+  sandbox: SizeTally;
+  logs: SizeTally;
+  metadata: SizeTally;
 }
 
 /**

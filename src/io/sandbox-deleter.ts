@@ -51,6 +51,8 @@ export interface DeleteOptions {
   /** Injected file system (tests simulate faults through it). */
   fs?: DeleterFs;
   onEvent?: (event: DeletionEvent) => void;
+  /** Also report the files and directories removed per target (filesRemoved, dirsRemoved). */
+  countEntries?: boolean;
 }
 
 interface Shared {
@@ -63,6 +65,7 @@ interface Shared {
   claims: Map<string, Promise<boolean>>;
   links: Map<string, number>;
   onEvent: ((event: DeletionEvent) => void) | undefined;
+  countEntries: boolean;
 }
 
 function segments(p: string): number {
@@ -210,6 +213,7 @@ async function deletePath(
     else recordError(ctx, 'rmdir', p, err);
     return false;
   }
+  ctx.tally.dirsRemoved++;
   countFreed(ctx.tally, st);
   return true;
 }
@@ -255,7 +259,12 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
     ctx.tally.errors.push({ code: 'ERR_DELETE', message: 'deletion aborted', taskId });
   }
   const { bytesFreed, inodesFreed, refused, errors } = ctx.tally;
-  return { taskId, deleted, refused, errors, bytesFreed, inodesFreed };
+  const result: DeletionResult = { taskId, deleted, refused, errors, bytesFreed, inodesFreed };
+  if (sh.countEntries) {
+    result.filesRemoved = ctx.tally.filesRemoved;
+    result.dirsRemoved = ctx.tally.dirsRemoved;
+  }
+  return result;
 }
 
 /**
@@ -275,6 +284,7 @@ export async function deleteTargets(targets: readonly DeletionTarget[], opts: De
     claims: new Map(),
     links: new Map(),
     onEvent: opts.onEvent,
+    countEntries: opts.countEntries === true,
   };
   const results: DeletionResult[] = new Array(targets.length);
   let next = 0;

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectCheckpoints } from '../core/checkpoint/inspection.js';
 import { replayTaskSummary } from '../core/checkpoint/replay.js';
-import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
+import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
 import type { TaskInspection } from '../core/records.js';
 import { DecodeError, ReplayError, ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
 import { COORDINATOR_PREFIX, checkpointDir, runnerCheckpointPath } from './checkpoint-paths.js';
@@ -33,7 +33,7 @@ function toStatusFacts(summaryStatuses: ReturnType<typeof replayTaskSummary>['st
   for (const s of summaryStatuses) {
     if (s.state === undefined || s.timestampMs === undefined) throw new ReplayError('task status without state or timestamp');
   }
-  return decisionStatuses(summaryStatuses).map((s) => ({ state: s.state as number, timestampMs: s.timestampMs as number, runnerPid: s.runnerPid, runnerUid: s.runnerUid }));
+  return summaryStatuses.map((s) => ({ state: s.state as number, timestampMs: s.timestampMs as number, runnerPid: s.runnerPid, runnerUid: s.runnerUid }));
 }
 
 export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {

@@ -97,10 +97,13 @@ export interface RemovalTally {
   inodesFreed: number;
   refused: Array<{ path: string; reason: string }>;
   errors: ErrorRecord[];
+  /** Entries this deletion removed (unlinked; rmdir'd): what the one log line per task counts. */
+  filesRemoved: number;
+  dirsRemoved: number;
 }
 
 export function emptyTally(): RemovalTally {
-  return { bytesFreed: 0, inodesFreed: 0, refused: [], errors: [] };
+  return { bytesFreed: 0, inodesFreed: 0, refused: [], errors: [], filesRemoved: 0, dirsRemoved: 0 };
 }
 
 export interface RemovalContext {
@@ -171,6 +174,7 @@ export async function removeNonDirectory(p: string, ctx: RemovalContext, known?:
     recordError(ctx, 'unlink', p, err);
     return false;
   }
+  ctx.tally.filesRemoved++;
   countUnlinked(ctx, st);
   return true;
 }
@@ -205,6 +209,7 @@ export async function removeDirectory(p: string, dev: number, ctx: RemovalContex
     recordError(ctx, 'rmdir', p, err);
     return false;
   }
+  ctx.tally.dirsRemoved++;
   countFreed(ctx.tally, st);
   return true;
 }

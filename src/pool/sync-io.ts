@@ -22,11 +22,14 @@ import {
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { replayTaskSummary } from '../core/checkpoint/replay.js';
+import { replayCheckpoint, replayTaskSummary } from '../core/checkpoint/replay.js';
 import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
+import { measureTaskSync, type MeasureOptions, type TaskPaths, type TaskSizes } from '../io/task-sizes.js';
+import { errorMessage } from '../errors.js';
+import { inspectEntry, type InspectEntry } from '../report/inspect-report.js';
 import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
@@ -84,11 +87,40 @@ function fastFacts(ref: TaskRef): TaskFacts | undefined {
   }
 }
 
-/** Facts of a batch, one file at a time; unusual checkpoints go through the reference reader. */
+/**
+ * Facts of a batch, one file at a time; unusual checkpoints go through the reference reader.
+ * Either way only the statuses decisions read are kept (core/facts.ts decisionStatuses): a task
+ * that restarted a thousand times costs the scan four statuses, not a thousand.
+ */
 export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts[]> {
   const out: TaskFacts[] = [];
-  for (const ref of refs) out.push(fastFacts(ref) ?? (await readTaskFacts(ref)));
+  for (const ref of refs) {
+    let f = fastFacts(ref);
+    if (f === undefined) {
+      f = await readTaskFacts(ref);
+      f.statuses = decisionStatuses(f.statuses);
+    }
+    out.push(f);
+  }
   return out;
+}
+
+/** What `inspect` prints for each task: the full replay (every run), or why it cannot be replayed. */
+export function inspectTasksSync(refs: readonly TaskRef[]): InspectEntry[] {
+  return refs.map((ref) => {
+    const file = runnerCheckpointPath(ref.root, ref.taskId);
+    try {
+      return inspectEntry(ref, replayCheckpoint(readFileSync(file)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return inspectEntry(ref, { error: `runner checkpoint ${file} does not exist` });
+      return inspectEntry(ref, { error: errorMessage(err) });
+    }
+  });
+}
+
+/** Sizes of a batch of tasks, one after the other. */
+export function measureTasksSync(tasks: readonly TaskPaths[], opts: MeasureOptions = {}): TaskSizes[] {
+  return tasks.map((t) => measureTaskSync(t, opts));
 }
 
 /** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */

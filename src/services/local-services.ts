@@ -1,8 +1,10 @@
-// GcServices on the main thread, over the io/ modules. The worker-pool implementation offers the
-// same port; this one is the reference and what `--workers 0` runs.
+// GcServices on the main thread, over the io/ modules: the reference the pool services are
+// checked against, and where they delegate listing, sandbox policy, paths, kills and the orphan
+// pass. The killer, the process table and the orphan pass (ps-list, pidusage, the fs-ext addon)
+// are loaded on the first kill or orphan pass: `plan` and `collect` never load them.
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import { decideSandboxes } from '../core/sandbox-policy.js';
 import { ThermosGcError, errorMessage, mesosRootMissing } from '../errors.js';
 import {
@@ -13,12 +15,12 @@ import {
 } from '../io/checkpoint-paths.js';
 import { linkedTaskIds, scanMesosRoot } from '../io/executor-detector.js';
 import { taskLogPaths } from '../io/log-paths.js';
-import { scanOrphans } from '../io/orphan-scan.js';
-import { liveSnapshotProvider, uidLookupFromPasswd, type SnapshotProvider } from '../io/process-table.js';
+import type { SnapshotProvider } from '../io/process-table.js';
 import { deleteTargets } from '../io/sandbox-deleter.js';
 import { detectTasks } from '../io/task-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
-import { TaskKiller } from '../io/task-killer.js';
+import type { TaskKiller } from '../io/task-killer.js';
+import { measureTask, type TaskPaths } from '../io/task-sizes.js';
 import { finishTrash } from '../io/trash.js';
 import { mapBounded } from '../map-bounded.js';
 import type {
@@ -49,6 +51,16 @@ const FILES_IN_FLIGHT = 32;
  * Checkpoint files and dirs that describe a task, deleted after sandbox and logs. The task file
  * goes last: if anything before it fails, the task is still listed and the next run retries.
  */
+/** Trees walked at once when measuring on the main thread. */
+const MEASURED_AT_ONCE = 8;
+
+/** The paths a task's deletion would remove, as task-sizes measures them. */
+export function measuredPaths(f: TaskFacts): TaskPaths {
+  const t: TaskPaths = { taskId: f.taskId, logPaths: taskLogPaths(f.root, f), metadataPaths: taskMetadataPaths(f) };
+  if (f.sandbox !== undefined) t.sandbox = f.sandbox;
+  return t;
+}
+
 export function taskMetadataPaths(f: TaskFacts): string[] {
   const coordinators = Object.keys(f.processRuns ?? {})
     .sort()
@@ -56,17 +68,30 @@ export function taskMetadataPaths(f: TaskFacts): string[] {
   return [runnerCheckpointPath(f.root, f.taskId), ...coordinators, checkpointDir(f.root, f.taskId), taskFilePath(f.root, f.state, f.taskId)];
 }
 
+interface KillParts {
+  killer: TaskKiller;
+  snapshot: SnapshotProvider;
+  uidForUser: (user: string) => number | undefined;
+  scanOrphans: typeof import('../io/orphan-scan.js').scanOrphans;
+}
+
 export function createLocalServices(opts: LocalServicesOptions): GcServices {
   const { config, logger } = opts;
-  const snapshot = opts.snapshot ?? liveSnapshotProvider;
-  const uidForUser = opts.uidForUser ?? uidLookupFromPasswd();
-  const killer = new TaskKiller({
-    snapshot,
-    logger: logger.child({ component: 'task-killer' }),
-    maxPidDriftMs: config.maxPidDriftMs,
-    lockTimeoutMs: config.lockTimeoutMs,
-    uidForUser,
-  });
+  let killParts: Promise<KillParts> | undefined;
+  const kills = (): Promise<KillParts> =>
+    (killParts ??= (async () => {
+      const [table, killerModule, orphans] = await Promise.all([import('../io/process-table.js'), import('../io/task-killer.js'), import('../io/orphan-scan.js')]);
+      const snapshot = opts.snapshot ?? table.liveSnapshotProvider;
+      const uidForUser = opts.uidForUser ?? table.uidLookupFromPasswd();
+      const killer = new killerModule.TaskKiller({
+        snapshot,
+        logger: logger.child({ component: 'task-killer' }),
+        maxPidDriftMs: config.maxPidDriftMs,
+        lockTimeoutMs: config.lockTimeoutMs,
+        uidForUser,
+      });
+      return { killer, snapshot, uidForUser, scanOrphans: orphans.scanOrphans };
+    })());
 
   const listTasks = async (roots: readonly string[]): Promise<TaskListing> => {
     const found = await detectTasks(roots);
@@ -91,6 +116,7 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
 
     async killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome> {
       try {
+        const { killer } = await kills();
         const r = mode === 'kill' ? await killer.kill(ref.root, ref.taskId) : await killer.lose(ref.root, ref.taskId);
         return { taskId: ref.taskId, ok: true, outcome: r.outcome };
       } catch (err) {
@@ -119,6 +145,10 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
       return deleteTargets(targets, o);
     },
 
+    measureTasks(facts: readonly TaskFacts[], o: { device?: number } = {}): Promise<TaskSizes[]> {
+      return mapBounded(facts, MEASURED_AT_ONCE, (f) => measureTask(measuredPaths(f), o));
+    },
+
     async finishTrash(): Promise<void> {
       const summary = await finishTrash(config.sandboxRoots);
       if (summary.entries > 0) {
@@ -127,6 +157,7 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     },
 
     async cleanOrphans(nowMs: number): Promise<OrphanOutcome[]> {
+      const { killer, snapshot, uidForUser, scanOrphans } = await kills();
       const { refs } = await listTasks(config.checkpointRoots);
       const results = await scanOrphans({
         activeTasks: await readFacts(refs.filter((r) => r.state === 'active')),
