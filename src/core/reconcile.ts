@@ -1,7 +1,7 @@
 // The reconciliation table of domain.md §6: the scheduler's view of this node against what is on
 // disk, as a plan where every item says why. Pure: the caller supplies the facts and the time the
 // GC task was received; executing the plan (kills, updates, deletions) is the shell's job.
-import type { TaskFacts } from './facts.js';
+import type { LocalState, TaskFacts } from './facts.js';
 import { checkKillBudget, type KillBudgetExceeded } from './kill-budget.js';
 import type { MesosTaskState } from './states.js';
 import {
@@ -30,11 +30,21 @@ export type ReconcileReason =
   | 'kill-budget-exceeded' // would be killed, but the kill budget holds every kill back
   | 'unsafe-task-id'; // an id that is not a safe path component: never acted on locally
 
+/**
+ * One decision. No prose is stored: at 10,000 tasks that was 10,000 strings built for log lines
+ * mostly never written; `describePlanItem` derives the text from these fields when it is logged.
+ */
 export interface PlanItem {
   taskId: string;
   reason: ReconcileReason;
-  /** Human text, for logs and `plan`. */
-  detail: string;
+  /** How the task is known locally; undefined when only the scheduler knows it. */
+  local: LocalState | undefined;
+  /** The scheduler's ScheduleStatus; undefined when it does not list the task. */
+  scheduled: number | undefined;
+  /** The runner checkpoint could not be replayed (it has no statuses). */
+  unreplayable: boolean;
+  /** For 'kill-budget-exceeded': why the kill would have been made. */
+  heldBack: ReconcileReason | undefined;
 }
 
 export interface PlannedUpdate extends PlanItem {
@@ -94,53 +104,49 @@ export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKill
 export function reconcile(input: ReconcileInput): ReconcilePlan {
   const { retained, facts, startMs, minimumKillAgeMs } = input;
   const plan: ReconcilePlan = { terminate: [], localGc: [], remoteGc: [], updates: [], staleIfKillFails: [], noAction: [] };
-  const item = (taskId: string, reason: ReconcileReason, detail: string): PlanItem => ({ taskId, reason, detail });
-
   for (const [taskId, local] of facts) {
     const status = retained.get(taskId);
     const sched: ScheduleClass | 'absent' = status === undefined ? 'absent' : classifyScheduleStatus(status);
-    const said = status === undefined ? 'not listed by the scheduler' : `scheduler says ${statusName(status)}`;
+    const unreplayable = local.statuses.length === 0;
+    const item = (reason: ReconcileReason): PlanItem => ({ taskId, reason, local: local.state, scheduled: status, unreplayable, heldBack: undefined });
     if (!isSafeTaskId(taskId)) {
-      plan.noAction.push(item(taskId, 'unsafe-task-id', `task id is not a safe path component; ${said}`));
+      plan.noAction.push(item('unsafe-task-id'));
       continue;
     }
     const stale = isStale(local, startMs, minimumKillAgeMs);
     if (local.state === 'active') {
       if (sched === 'active' || sched === 'starting') {
-        plan.noAction.push(item(taskId, 'in-sync', `active locally, ${said}`));
+        plan.noAction.push(item('in-sync'));
       } else if (isOldEnoughToKill(local, startMs, minimumKillAgeMs)) {
-        const reason = sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown';
-        plan.terminate.push(item(taskId, reason, `active locally, ${said}, started more than the minimum kill age ago`));
+        plan.terminate.push(item(sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown'));
         if (stale) plan.staleIfKillFails.push({ taskId });
       } else if (stale) {
-        const why = local.statuses.length === 0 ? 'checkpoint unreplayable' : 'too young to kill';
-        plan.localGc.push(item(taskId, 'stale-checkpoint', `active locally, ${said}, ${why}, runner checkpoint stale`));
-      } else if (local.statuses.length === 0) {
-        plan.noAction.push(item(taskId, 'unreadable-fresh', `active locally, ${said}, checkpoint unreplayable but recently written`));
+        plan.localGc.push(item('stale-checkpoint'));
+      } else if (unreplayable) {
+        plan.noAction.push(item('unreadable-fresh'));
       } else {
-        plan.noAction.push(item(taskId, 'too-young', `active locally, ${said}, started within the minimum kill age`));
+        plan.noAction.push(item('too-young'));
       }
       continue;
     }
     // Finished locally.
     if (sched === 'absent') {
-      plan.localGc.push(item(taskId, 'finished-unknown', 'finished locally, not listed by the scheduler'));
+      plan.localGc.push(item('finished-unknown'));
     } else if (sched === 'terminal') {
-      plan.noAction.push(item(taskId, 'in-sync', `finished locally, ${said}`));
+      plan.noAction.push(item('in-sync'));
     } else {
       const last = local.statuses[local.statuses.length - 1];
       if (last !== undefined) {
-        const scheduleStatus = thermosToScheduleStatus(last.state);
         plan.updates.push({
-          ...item(taskId, 'finish-detected', `finished locally as ${statusName(scheduleStatus)}, ${said}`),
-          scheduleStatus,
+          ...item('finish-detected'),
+          scheduleStatus: thermosToScheduleStatus(last.state),
           mesosState: thermosToMesosState(last.state),
           message: FINISH_DETECTED,
         });
       } else if (stale) {
-        plan.localGc.push(item(taskId, 'stale-checkpoint', `finished locally, ${said}, checkpoint unreplayable and stale`));
+        plan.localGc.push(item('stale-checkpoint'));
       } else {
-        plan.noAction.push(item(taskId, 'unreadable-fresh', `finished locally, ${said}, checkpoint unreplayable but recently written`));
+        plan.noAction.push(item('unreadable-fresh'));
       }
     }
   }
@@ -148,17 +154,13 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   for (const [taskId, status] of retained) {
     if (facts.has(taskId)) continue;
     const cls = classifyScheduleStatus(status);
+    const item = (reason: ReconcileReason): PlanItem => ({ taskId, reason, local: undefined, scheduled: status, unreplayable: false, heldBack: undefined });
     if (cls === 'terminal') {
-      plan.remoteGc.push(item(taskId, 'scheduler-only-terminal', `no local trace, scheduler says ${statusName(status)}`));
+      plan.remoteGc.push(item('scheduler-only-terminal'));
     } else if (cls === 'active') {
-      plan.updates.push({
-        ...item(taskId, 'no-trace', `no local trace, scheduler says ${statusName(status)}`),
-        scheduleStatus: ScheduleStatus.LOST,
-        mesosState: 'TASK_LOST',
-        message: NO_TRACE,
-      });
+      plan.updates.push({ ...item('no-trace'), scheduleStatus: ScheduleStatus.LOST, mesosState: 'TASK_LOST', message: NO_TRACE });
     } else {
-      plan.noAction.push(item(taskId, 'scheduler-starting', `no local trace, scheduler says ${statusName(status)}`));
+      plan.noAction.push(item('scheduler-starting'));
     }
   }
 
@@ -172,12 +174,44 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   });
   if (exceeded !== undefined) {
     // Held back tasks are not deleted as stale either: the same doubt about the map applies.
-    for (const t of plan.terminate) plan.noAction.push({ ...t, reason: 'kill-budget-exceeded', detail: `${t.detail}; kill held back by the kill budget` });
+    for (const t of plan.terminate) plan.noAction.push({ ...t, reason: 'kill-budget-exceeded', heldBack: t.reason });
     plan.terminate = [];
     plan.staleIfKillFails = [];
     plan.killBudgetExceeded = exceeded;
   }
   return plan;
+}
+
+/** The human text of a decision (logs, `plan`), from what the item records. */
+export function describePlanItem(i: PlanItem): string {
+  const said = i.scheduled === undefined ? 'not listed by the scheduler' : `scheduler says ${statusName(i.scheduled)}`;
+  switch (i.reason) {
+    case 'unsafe-task-id':
+      return `task id is not a safe path component; ${said}`;
+    case 'in-sync':
+      return `${i.local ?? 'not'} locally, ${said}`;
+    case 'scheduler-terminal':
+    case 'scheduler-unknown':
+      return `active locally, ${said}, started more than the minimum kill age ago`;
+    case 'kill-budget-exceeded':
+      return `${describePlanItem({ ...i, reason: i.heldBack ?? 'scheduler-unknown' })}; kill held back by the kill budget`;
+    case 'stale-checkpoint':
+      return i.local === 'active'
+        ? `active locally, ${said}, ${i.unreplayable ? 'checkpoint unreplayable' : 'too young to kill'}, runner checkpoint stale`
+        : `finished locally, ${said}, checkpoint unreplayable and stale`;
+    case 'unreadable-fresh':
+      return `${i.local ?? 'not'} locally, ${said}, checkpoint unreplayable but recently written`;
+    case 'too-young':
+      return `active locally, ${said}, started within the minimum kill age`;
+    case 'finished-unknown':
+      return 'finished locally, not listed by the scheduler';
+    case 'finish-detected':
+      return `finished locally as ${statusName((i as PlannedUpdate).scheduleStatus)}, ${said}`;
+    case 'scheduler-only-terminal':
+    case 'no-trace':
+    case 'scheduler-starting':
+      return `no local trace, ${said}`;
+  }
 }
 
 export interface GarbageCollectionInput {

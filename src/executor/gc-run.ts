@@ -6,7 +6,7 @@ import type { TaskFacts, TaskRef } from '../core/facts.js';
 import type { Clock, Driver } from '../core/ports.js';
 import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
-import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
+import { deletedTasksToReport, describePlanItem, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
 import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { deleteTasks } from './delete-tasks.js';
@@ -88,10 +88,10 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     killBudget: config.killBudget,
   });
   for (const u of plan.updates) {
-    log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, u.detail);
+    log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, describePlanItem(u));
     driver.sendStatusUpdate({ taskId: u.taskId, state: u.mesosState, message: u.message });
   }
-  for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, i.detail);
+  if (log.isLevelEnabled('debug')) for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
   if (plan.killBudgetExceeded !== undefined) {
     metrics.kill_budget_exceeded++;
     log.error({ ...plan.killBudgetExceeded }, describeKillBudgetExceeded(plan.killBudgetExceeded));
@@ -111,7 +111,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     if (outcome.ok) {
       killed.push(t.taskId);
       metrics.kills++;
-      log.warn({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome }, `killed task: ${t.detail}`);
+      log.warn({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome }, `killed task: ${describePlanItem(t)}`);
     } else {
       killFailed.push(t.taskId);
       log.error({ taskId: t.taskId, reason: t.reason, err: outcome.error }, 'could not kill task');
