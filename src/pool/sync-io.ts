@@ -25,6 +25,7 @@ import path from 'node:path';
 import { replayCheckpoint, replayTaskSummary } from '../core/checkpoint/replay.js';
 import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
+import { isSafeTaskId } from '../core/task-id.js';
 import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
 import { measureTaskSync, type MeasureOptions, type TaskPaths, type TaskSizes } from '../io/task-sizes.js';
@@ -34,20 +35,26 @@ import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads a whole file with one open/fstat/read/close; the scratch buffer is reused (copied out by the decoder's strings). */
+/**
+ * Reads a whole file with one open/fstat/read/close; the scratch buffer is reused (copied out by
+ * the decoder's strings). The buffer always has room for more than fstat's size, so a read that
+ * returns less than it asked for is the end of the (regular) file: no second read to see EOF.
+ */
 function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd);
     if (st.size + 1 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(st.size + 1, scratch.length * 2));
     let n = 0;
-    for (let got = readSync(fd, scratch, n, scratch.length - n, n); got > 0; got = readSync(fd, scratch, n, scratch.length - n, n)) {
+    for (;;) {
+      const want = scratch.length - n;
+      const got = readSync(fd, scratch, n, want, n);
       n += got;
-      if (n === scratch.length) {
-        const bigger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(bigger, 0, 0, n);
-        scratch = bigger;
-      }
+      if (got < want) break;
+      // The file grew past its fstat size: keep reading (a valid prefix or a typed error follows).
+      const bigger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(bigger, 0, 0, n);
+      scratch = bigger;
     }
     return { bytes: scratch.subarray(0, n), mtimeMs: st.mtimeMs };
   } finally {
@@ -55,10 +62,21 @@ function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
   }
 }
 
+/** `<root>/checkpoints`, joined once per root rather than once per task. */
+const checkpointDirs = new Map<string, string>();
+function runnerFile(ref: TaskRef): string | undefined {
+  if (!isSafeTaskId(ref.taskId)) return undefined;
+  let dir = checkpointDirs.get(ref.root);
+  if (dir === undefined) checkpointDirs.set(ref.root, (dir = path.join(ref.root, 'checkpoints')));
+  return `${dir}/${ref.taskId}/runner`;
+}
+
 /** The facts of a cleanly replayable checkpoint, shaped as readTaskFacts shapes them; undefined otherwise. */
 function fastFacts(ref: TaskRef): TaskFacts | undefined {
   try {
-    const { bytes, mtimeMs } = readWhole(runnerCheckpointPath(ref.root, ref.taskId));
+    const file = runnerFile(ref);
+    if (file === undefined) return undefined;
+    const { bytes, mtimeMs } = readWhole(file);
     const summary = replayTaskSummary(bytes);
     for (const s of summary.statuses) if (s.state === undefined || s.timestampMs === undefined) return undefined;
     const statuses: StatusFact[] = decisionStatuses(summary.statuses).map((s) => ({

@@ -7,7 +7,7 @@
 import { ReplayError } from '../../errors.js';
 import { ProcessState, processStateName } from '../states.js';
 import type { ProcessRun, ProcessStatusRecord, RunnerHeader, RunnerState, TaskStatusRecord } from '../records.js';
-import { forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
+import { emptyProcessStatus, forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
 
 // Allowed process transitions as bit masks: ALLOWED_NEXT[from] has bit `to` set when from → to
 // is legal (WAITING → FORKED|FAILED, FORKED → RUNNING|KILLED|LOST, RUNNING → SUCCESS|FAILED|KILLED|LOST).
@@ -148,8 +148,10 @@ export function replayTaskSummary(buf: Uint8Array): RunnerSummary {
   let header: RunnerHeader | undefined;
   const statuses: TaskStatusRecord[] = [];
   const cursors = new Map<string, RunCursor>();
+  // Nothing of a process record is kept past the checks: one scratch record serves them all.
+  const scratch = { kind: 'process' as const, process: emptyProcessStatus() };
   const records = forEachRecord(buf, (r) => {
-    const rec = readRunnerCkpt(r);
+    const rec = readRunnerCkpt(r, scratch);
     if (rec.kind === 'header') {
       checkHeader(header !== undefined);
       header = rec.header;
