@@ -1,12 +1,23 @@
-// Deleting whole tasks, as a GC run and disk-pressure GC both do: the sandbox policy decides
-// which sandboxes may go (a kept task's sandbox never does), one DeletionTarget per task goes to
-// the services' deleter, and each task's outcome is what actually happened on disk. A task counts
-// as deleted only when every one of its metadata paths is gone (never "assume removed").
+// Deleting whole tasks, as a GC run, disk-pressure GC and `collect` all do: the sandbox policy
+// decides which sandboxes may go (a kept task's sandbox never does), one DeletionTarget per task
+// goes to the services' deleter, and each task's outcome is what actually happened on disk. A task
+// counts as deleted only when the paths that make it exist are gone: its metadata (task file,
+// checkpoints), or, when the caller keeps metadata, its sandbox (never "assume removed").
+//
+// Targets are built a window at a time and dropped with the window's results, so the paths of
+// 10,000 tasks never exist at once; each deleted task is logged once, with its reason, the
+// top-level paths that went (sandbox, log dir, checkpoint dir, task file), the files and
+// directories removed and the bytes freed: enough to audit every deletion from that one line.
 import type { Logger } from 'pino';
-import type { DeletionTarget, TaskFacts } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, TaskFacts } from '../core/facts.js';
+import { isStrictlyInside } from '../core/sandbox-policy.js';
+import type { ErrorRecord } from '../errors.js';
 import type { GcServices } from '../services/services.js';
 
 export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'>;
+
+/** Targets handed to the deleter at once: 8 pool batches of the default size. */
+export const DELETE_WINDOW = 2048;
 
 export interface TaskDeletionInput {
   /** The tasks to delete. */
@@ -15,9 +26,26 @@ export interface TaskDeletionInput {
   facts: ReadonlyMap<string, TaskFacts>;
   /** Every task that stays: its sandbox, or one nested with it, is not deleted. */
   kept: Iterable<TaskFacts>;
-  /** Why each task goes (logged with every deleted path). */
+  /** Why each task goes (logged with every deleted task). */
   reasonOf: (taskId: string) => string;
+  /** What goes besides the sandbox. @default logs and metadata */
+  parts?: { logs: boolean; metadata: boolean };
+  /** Each task's outcome, as its window finishes (for callers that report per task). */
+  onTask?: (outcome: TaskOutcome) => void;
   signal?: AbortSignal;
+}
+
+/** What happened to one task. */
+export interface TaskOutcome {
+  taskId: string;
+  /** The paths that make the task exist are gone (see the top of this file). */
+  deleted: boolean;
+  /** The sandbox policy approved its sandbox (and so the deleter was asked to remove it). */
+  sandboxApproved: boolean;
+  bytes: number;
+  inodes: number;
+  refused: Array<{ path?: string; reason: string }>;
+  errors: ErrorRecord[];
 }
 
 export interface TaskDeletionOutcome {
@@ -31,43 +59,96 @@ export interface TaskDeletionOutcome {
   inodes: number;
 }
 
+/** The deleted paths not inside another deleted path: what the one log line names. */
+export function topLevelPaths(paths: readonly string[]): string[] {
+  return paths.filter((p) => !paths.some((q) => q !== p && isStrictlyInside(p, q)));
+}
+
 export async function deleteTasks(input: TaskDeletionInput, services: TaskDeletionServices, log: Logger): Promise<TaskDeletionOutcome> {
   const out: TaskDeletionOutcome = { deleted: [], failed: [], refused: [], bytes: 0, inodes: 0 };
+  const parts = input.parts ?? { logs: true, metadata: true };
   const present = input.ids.filter((id) => input.facts.has(id));
   for (const id of input.ids) if (!input.facts.has(id)) out.failed.push(id);
 
   const going = new Set(present);
+  const kept: Array<{ taskId: string; sandbox: string | undefined }> = [];
+  for (const f of input.kept) if (!going.has(f.taskId)) kept.push({ taskId: f.taskId, sandbox: f.sandbox });
   const decisions = services.decideSandboxes(
     present.map((id) => ({ taskId: id, sandbox: input.facts.get(id)?.sandbox })),
-    [...input.kept].filter((f) => !going.has(f.taskId)).map((f) => ({ taskId: f.taskId, sandbox: f.sandbox })),
+    kept,
   );
-  out.refused.push(...decisions.refused);
+  const policyRefusals = new Map<string, Array<{ path?: string; reason: string }>>();
+  for (const r of decisions.refused) {
+    out.refused.push(r);
+    const list = policyRefusals.get(r.taskId) ?? [];
+    list.push(r.path === undefined ? { reason: r.reason } : { path: r.path, reason: r.reason });
+    policyRefusals.set(r.taskId, list);
+  }
 
-  const targets: DeletionTarget[] = present.map((id) => {
-    const f = input.facts.get(id) as TaskFacts;
-    const t: DeletionTarget = { taskId: id, reason: input.reasonOf(id), logPaths: services.logPaths(f), metadataPaths: services.metadataPaths(f) };
-    const sandbox = decisions.approved.get(id);
-    if (sandbox !== undefined) t.sandbox = sandbox;
-    return t;
-  });
-  const results = targets.length === 0 ? [] : await services.deleteTargets(targets, input.signal);
-
-  const byTask = new Map(results.map((r) => [r.taskId, r]));
-  for (const t of targets) {
-    const r = byTask.get(t.taskId);
-    if (r === undefined) {
-      out.failed.push(t.taskId);
-      log.error({ taskId: t.taskId }, 'deleter returned no result for task');
-      continue;
-    }
-    out.bytes += r.bytesFreed;
-    out.inodes += r.inodesFreed;
-    for (const x of r.refused) out.refused.push({ taskId: t.taskId, path: x.path, reason: x.reason });
-    for (const e of r.errors) log.error({ taskId: t.taskId, path: e.path, code: e.code }, e.message);
-    for (const path of r.deleted) log.info({ taskId: t.taskId, path, reason: t.reason }, 'deleted');
-    const gone = new Set(r.deleted);
-    (t.metadataPaths.every((p) => gone.has(p)) ? out.deleted : out.failed).push(t.taskId);
+  for (let w = 0; w < present.length; w += DELETE_WINDOW) {
+    const targets: DeletionTarget[] = present.slice(w, w + DELETE_WINDOW).map((id) => {
+      const f = input.facts.get(id) as TaskFacts;
+      const t: DeletionTarget = {
+        taskId: id,
+        reason: input.reasonOf(id),
+        logPaths: parts.logs ? services.logPaths(f) : [],
+        metadataPaths: parts.metadata ? services.metadataPaths(f) : [],
+      };
+      const sandbox = decisions.approved.get(id);
+      if (sandbox !== undefined) t.sandbox = sandbox;
+      return t;
+    });
+    const results = targets.length === 0 ? [] : await services.deleteTargets(targets, input.signal);
+    const byTask = new Map(results.map((r) => [r.taskId, r]));
+    for (const t of targets) record(t, byTask.get(t.taskId), parts.metadata, policyRefusals.get(t.taskId) ?? [], out, input.onTask, log);
   }
   for (const r of out.refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete');
   return out;
+}
+
+function record(
+  t: DeletionTarget,
+  r: DeletionResult | undefined,
+  metadata: boolean,
+  policyRefused: Array<{ path?: string; reason: string }>,
+  out: TaskDeletionOutcome,
+  onTask: TaskDeletionInput['onTask'],
+  log: Logger,
+): void {
+  if (r === undefined) {
+    out.failed.push(t.taskId);
+    log.error({ taskId: t.taskId }, 'deleter returned no result for task');
+    onTask?.({ taskId: t.taskId, deleted: false, sandboxApproved: t.sandbox !== undefined, bytes: 0, inodes: 0, refused: policyRefused, errors: [] });
+    return;
+  }
+  out.bytes += r.bytesFreed;
+  out.inodes += r.inodesFreed;
+  for (const x of r.refused) out.refused.push({ taskId: t.taskId, path: x.path, reason: x.reason });
+  for (const e of r.errors) log.error({ taskId: t.taskId, path: e.path, code: e.code }, e.message);
+  const gone = new Set(r.deleted);
+  const deleted = metadata ? t.metadataPaths.every((p) => gone.has(p)) : t.sandbox !== undefined && gone.has(t.sandbox);
+  (deleted ? out.deleted : out.failed).push(t.taskId);
+  if (r.deleted.length > 0) {
+    log.info(
+      {
+        taskId: t.taskId,
+        reason: t.reason,
+        paths: topLevelPaths(r.deleted),
+        files: r.filesRemoved,
+        dirs: r.dirsRemoved,
+        bytes: r.bytesFreed,
+        complete: deleted,
+      },
+      'deleted task',
+    );
+  }
+  onTask?.({
+    taskId: t.taskId,
+    deleted,
+    sandboxApproved: t.sandbox !== undefined,
+    bytes: r.bytesFreed,
+    inodes: r.inodesFreed,
+    refused: [...policyRefused, ...r.refused],
+    errors: r.errors,
+  });
 }

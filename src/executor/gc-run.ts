@@ -69,14 +69,8 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const t0 = clock.now();
 
   // Scan.
-  const listing = await services.listTasks(roots);
-  const allFacts = await services.readFacts(listing.refs);
-  const facts = new Map(allFacts.map((f) => [f.taskId, f]));
-  for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
-  // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
-  for (const f of allFacts) {
-    if (f.error !== undefined) log.warn({ taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
-  }
+  const { facts, seenActive, rejectedNames } = await scan(services, roots, log);
+  const seenTotal = facts.size;
   const t1 = clock.now();
 
   // Reconcile and report what the scheduler has wrong.
@@ -92,6 +86,8 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     driver.sendStatusUpdate({ taskId: u.taskId, state: u.mesosState, message: u.message });
   }
   if (log.isLevelEnabled('debug')) for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
+  // Most tasks need nothing: their items are not kept for the rest of the run.
+  plan.noAction = [];
   if (plan.killBudgetExceeded !== undefined) {
     metrics.kill_budget_exceeded++;
     log.error({ ...plan.killBudgetExceeded }, describeKillBudgetExceeded(plan.killBudgetExceeded));
@@ -123,15 +119,21 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   }
   const t3 = clock.now();
 
-  // Rescan: the kills moved tasks to finished.
+  // Rescan: the kills moved tasks to finished. The facts are updated in place (a killed task's
+  // file is now under finished/): no second copy of them for the deletion.
   const after = await services.listTasks(roots);
   const linked = await linkedOrUnknown(services, log);
   const finishedAfter = new Set<string>();
-  const stateAfter = new Map<string, TaskRef>();
+  const presentAfter = new Set<string>();
+  const missing: TaskRef[] = [];
   for (const ref of after.refs) {
-    stateAfter.set(ref.taskId, ref);
+    presentAfter.add(ref.taskId);
     if (ref.state === 'finished') finishedAfter.add(ref.taskId);
     else if (linked !== undefined && !linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+    const f = facts.get(ref.taskId);
+    // Facts for tasks that appeared between the scans (finished meanwhile, say) are read below.
+    if (f === undefined) missing.push(ref);
+    else if (f.state !== ref.state) f.state = ref.state;
   }
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
@@ -141,22 +143,16 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     retained: input.retained,
     remoteGc: ids(plan.remoteGc),
   });
-
-  // Facts for tasks that appeared between the scans (finished meanwhile, say).
-  const missing = [...stateAfter.values()].filter((r) => !facts.has(r.taskId));
   if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
 
-  // The task file is wherever the rescan found it (a killed task moved to finished).
-  const factsNow = new Map<string, TaskFacts>();
-  for (const [id, f] of facts) {
-    const ref = stateAfter.get(id);
-    factsNow.set(id, ref === undefined || ref.state === f.state ? f : { ...f, state: ref.state });
+  function* keptFacts(): Iterable<TaskFacts> {
+    for (const f of facts.values()) if (presentAfter.has(f.taskId)) yield f;
   }
   const outcome = await deleteTasks(
     {
       ids: gcPlan.garbageCollect,
-      facts: factsNow,
-      kept: [...factsNow.values()].filter((f) => stateAfter.has(f.taskId)),
+      facts,
+      kept: keptFacts(),
       reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     },
@@ -177,13 +173,11 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       : `${GC_FINISHED_MESSAGE} ${describeKillBudgetExceeded(plan.killBudgetExceeded)}.`;
   driver.sendStatusUpdate({ taskId: input.gcTaskId, state: 'TASK_FINISHED', message: finishedMessage });
 
-  let seenActive = 0;
-  for (const f of allFacts) if (f.state === 'active') seenActive++;
   const report: GcRunReport = {
     gcTaskId: input.gcTaskId,
     seenActive,
-    seenFinished: allFacts.length - seenActive,
-    rejectedNames: listing.rejected.length,
+    seenFinished: seenTotal - seenActive,
+    rejectedNames,
     updatesSent: plan.updates.length,
     killed,
     killFailed,
@@ -227,6 +221,24 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     'garbage collection finished',
   );
   return report;
+}
+
+/**
+ * Lists and reads every task. Only the facts map leaves: the listing and the array of facts are
+ * dropped here, not held for the rest of the run.
+ */
+async function scan(services: GcServices, roots: readonly string[], log: Logger): Promise<{ facts: Map<string, TaskFacts>; seenActive: number; rejectedNames: number }> {
+  const listing = await services.listTasks(roots);
+  for (const r of listing.rejected) log.warn({ root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  const facts = new Map<string, TaskFacts>();
+  let seenActive = 0;
+  for (const f of await services.readFacts(listing.refs)) {
+    facts.set(f.taskId, f);
+    if (f.state === 'active') seenActive++;
+    // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
+    if (f.error !== undefined) log.warn({ taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+  }
+  return { facts, seenActive, rejectedNames: listing.rejected.length };
 }
 
 /** The linked executors, or undefined (logged) when they cannot be known. */
