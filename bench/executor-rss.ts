@@ -40,6 +40,8 @@ export interface ExecutorRssResult {
   memoryLimitMiB?: number;
   /** Peak resident set of the executor process (VmHWM). */
   vmHwmMiB: number;
+  /** Resident set once subscribed and past its startup orphan pass, before the GC task. */
+  idleRssMiB: number | undefined;
   /** The cgroup's peak charge (RSS + page cache the kernel charged to it). */
   cgroupMaxUsageMiB?: number;
   oomKills?: number;
@@ -48,6 +50,15 @@ export interface ExecutorRssResult {
   signal: string | null;
   deleted: number;
   updates: number;
+}
+
+function vmRssKiB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 function vmHwmKiB(pid: number): number | undefined {
@@ -119,7 +130,11 @@ export async function executorRss(opts: ExecutorRssOptions): Promise<ExecutorRss
       return Promise.race([theSim.waitFor(pred, timeoutMs, what).then(() => true), died]);
     };
     let runMs = NaN;
+    let idleKiB: number | undefined;
     if (await until(() => theSim.subscribed, 'subscribe', 60_000)) {
+      // Let the startup orphan pass finish: what the executor holds before its first GC task.
+      await new Promise((r) => setTimeout(r, 1_000));
+      idleKiB = vmRssKiB(pid);
       const t0 = Date.now();
       theSim.launch(GC_TASK_ID, encodeAdjustRetainedTasks(agent.retained));
       const isGc = (id: string): boolean => id === GC_TASK_ID;
@@ -142,6 +157,7 @@ export async function executorRss(opts: ExecutorRssOptions): Promise<ExecutorRss
       tasks: opts.tasks,
       workers: opts.workers ?? 'default',
       vmHwmMiB: Math.round((peakKiB / 1024) * 10) / 10,
+      idleRssMiB: idleKiB === undefined ? undefined : Math.round((idleKiB / 1024) * 10) / 10,
       runMs,
       exitCode: end.code,
       signal: end.signal,

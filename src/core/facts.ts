@@ -1,6 +1,7 @@
 // The compact plain data that flows from the scan (often a worker thread) to the decisions on
 // the main thread. Stable shapes, no class instances: it crosses structured clone.
 import type { ErrorRecord } from '../errors.js';
+import { isStrictlyInside } from './sandbox-policy.js';
 
 export type LocalState = 'active' | 'finished';
 
@@ -53,7 +54,10 @@ export interface DeletionTarget {
 
 export interface DeletionResult {
   taskId: string;
-  /** Paths that are gone after this run (deleted now, or already absent). */
+  /**
+   * Paths that are gone after this run (deleted now, or already absent). A path inside a listed
+   * directory may be left out (the pool returns only the outermost ones): test with `isGone`.
+   */
   deleted: string[];
   /** Paths refused at deletion time (symlink, other filesystem, ...), with why. */
   refused: Array<{ path: string; reason: string }>;
@@ -105,4 +109,16 @@ export function decisionStatuses<T extends { runnerPid?: number | undefined }>(a
   const keep = [0];
   for (const i of [beforeStart, lastStart, n - 1]) if (i > (keep[keep.length - 1] as number)) keep.push(i);
   return keep.map((i) => all[i] as T);
+}
+
+/** The paths not inside another of the list: what a deletion's one log line names. */
+export function outermostPaths(paths: readonly string[]): string[] {
+  return paths.filter((p) => !paths.some((q) => q !== p && isStrictlyInside(p, q)));
+}
+
+/** Whether `p` is gone by a deletion result's `deleted`: listed itself, or a directory holding it is. */
+export function goneBy(deleted: ReadonlySet<string>, p: string): boolean {
+  if (deleted.has(p)) return true;
+  for (let cut = p.lastIndexOf('/'); cut > 0; cut = p.lastIndexOf('/', cut - 1)) if (deleted.has(p.slice(0, cut))) return true;
+  return false;
 }

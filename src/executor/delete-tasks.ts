@@ -9,23 +9,22 @@
 // top-level paths that went (sandbox, log dir, checkpoint dir, task file), the files and
 // directories removed and the bytes freed: enough to audit every deletion from that one line.
 import type { Logger } from 'pino';
-import type { DeletionResult, DeletionTarget, TaskFacts } from '../core/facts.js';
-import { isStrictlyInside } from '../core/sandbox-policy.js';
+import { goneBy, outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
 import type { GcServices } from '../services/services.js';
 
 export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'>;
 
-/** Targets handed to the deleter at once: 8 pool batches of the default size. */
-export const DELETE_WINDOW = 2048;
+/** Targets handed to the deleter at once: 4 pool batches of the default size. */
+export const DELETE_WINDOW = 1024;
 
 export interface TaskDeletionInput {
   /** The tasks to delete. */
   ids: readonly string[];
   /** Facts of those tasks (their state as on disk now: it names the task file). */
   facts: ReadonlyMap<string, TaskFacts>;
-  /** Every task that stays: its sandbox, or one nested with it, is not deleted. */
-  kept: Iterable<TaskFacts>;
+  /** Every task that stays (only its sandbox is read): that sandbox, or one nested with it, is not deleted. */
+  kept: Iterable<{ taskId: string; sandbox?: string | undefined }>;
   /** Why each task goes (logged with every deleted task). */
   reasonOf: (taskId: string) => string;
   /** What goes besides the sandbox. @default logs and metadata */
@@ -57,11 +56,6 @@ export interface TaskDeletionOutcome {
   refused: Array<{ taskId: string; path?: string; reason: string }>;
   bytes: number;
   inodes: number;
-}
-
-/** The deleted paths not inside another deleted path: what the one log line names. */
-export function topLevelPaths(paths: readonly string[]): string[] {
-  return paths.filter((p) => !paths.some((q) => q !== p && isStrictlyInside(p, q)));
 }
 
 export async function deleteTasks(input: TaskDeletionInput, services: TaskDeletionServices, log: Logger): Promise<TaskDeletionOutcome> {
@@ -126,14 +120,14 @@ function record(
   for (const x of r.refused) out.refused.push({ taskId: t.taskId, path: x.path, reason: x.reason });
   for (const e of r.errors) log.error({ taskId: t.taskId, path: e.path, code: e.code }, e.message);
   const gone = new Set(r.deleted);
-  const deleted = metadata ? t.metadataPaths.every((p) => gone.has(p)) : t.sandbox !== undefined && gone.has(t.sandbox);
+  const deleted = metadata ? t.metadataPaths.every((p) => goneBy(gone, p)) : t.sandbox !== undefined && goneBy(gone, t.sandbox);
   (deleted ? out.deleted : out.failed).push(t.taskId);
   if (r.deleted.length > 0) {
     log.info(
       {
         taskId: t.taskId,
         reason: t.reason,
-        paths: topLevelPaths(r.deleted),
+        paths: outermostPaths(r.deleted),
         files: r.filesRemoved,
         dirs: r.dirsRemoved,
         bytes: r.bytesFreed,

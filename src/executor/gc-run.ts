@@ -127,14 +127,17 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const presentAfter = new Set<string>();
   const missing: TaskRef[] = [];
   for (const ref of after.refs) {
-    presentAfter.add(ref.taskId);
-    if (ref.state === 'finished') finishedAfter.add(ref.taskId);
-    else if (linked !== undefined && !linked.has(ref.taskId)) log.warn({ taskId: ref.taskId }, 'active task had its executor sandbox pulled');
     const f = facts.get(ref.taskId);
+    // The facts' own id strings, not the new listing's: the listing is dropped after this loop.
+    const id = f?.taskId ?? ref.taskId;
+    presentAfter.add(id);
+    if (ref.state === 'finished') finishedAfter.add(id);
+    else if (linked !== undefined && !linked.has(id)) log.warn({ taskId: id }, 'active task had its executor sandbox pulled');
     // Facts for tasks that appeared between the scans (finished meanwhile, say) are read below.
     if (f === undefined) missing.push(ref);
     else if (f.state !== ref.state) f.state = ref.state;
   }
+  after.refs = [];
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
     finishedAfterKills: linked === undefined ? new Set() : finishedAfter,
@@ -145,14 +148,21 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   });
   if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
 
-  function* keptFacts(): Iterable<TaskFacts> {
-    for (const f of facts.values()) if (presentAfter.has(f.taskId)) yield f;
+  // From here on a task that stays is only its sandbox (the policy keeps it); its facts go.
+  const going = new Set(gcPlan.garbageCollect);
+  const kept: Array<{ taskId: string; sandbox: string | undefined }> = [];
+  for (const [id, f] of facts) {
+    if (going.has(id)) continue;
+    if (presentAfter.has(id)) kept.push({ taskId: id, sandbox: f.sandbox });
+    facts.delete(id);
   }
+  presentAfter.clear();
+  finishedAfter.clear();
   const outcome = await deleteTasks(
     {
       ids: gcPlan.garbageCollect,
       facts,
-      kept: keptFacts(),
+      kept,
       reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     },

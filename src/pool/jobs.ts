@@ -3,7 +3,7 @@
 // the main thread, which must keep turning its event loop: checkpoints are read with plain
 // syscalls in small slices with a turn of the loop between them, everything else with bounded
 // async concurrency. A worker thread runs the `…InWorker` twins over plain syscalls (sync-io.ts).
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
 import type { ProcessInfo } from '../io/process-table.js';
 import { deleteTargets } from '../io/sandbox-deleter.js';
 import { measureTask, type TaskPaths } from '../io/task-sizes.js';
@@ -81,12 +81,16 @@ export async function measureTasksJob(req: MeasureRequest): Promise<TaskSizes[]>
   return mapBounded(req.tasks, 8, (t) => measureTask(t, opts));
 }
 
-function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
+async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
   const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism, countEntries: true };
   if (batch.trashDirName !== undefined) opts.trashDirName = batch.trashDirName;
   if (fs !== undefined) opts.fs = fs;
   if (signal !== undefined) opts.signal = signal;
-  return deleteTargets(batch.targets, opts);
+  const results = await deleteTargets(batch.targets, opts);
+  // Only the outermost gone paths travel back (sandbox, log dir, checkpoint dir, task file):
+  // what is inside them is gone with them, and a dozen paths per task add up at 10,000 tasks.
+  for (const r of results) r.deleted = outermostPaths(r.deleted);
+  return results;
 }
 
 /**
