@@ -41,9 +41,14 @@ export interface TaskOutcome {
   deleted: boolean;
   /** The sandbox policy approved its sandbox (and so the deleter was asked to remove it). */
   sandboxApproved: boolean;
+  /** That approved sandbox is gone. */
+  sandboxGone: boolean;
   bytes: number;
   inodes: number;
-  refused: Array<{ path?: string; reason: string }>;
+  /** Why the sandbox policy kept its sandbox (no path: the task names none). */
+  policyRefused: Array<{ path?: string; reason: string }>;
+  /** What the deleter refused at delete time (symlink in the path, a mount, a non-empty log dir...). */
+  refused: Array<{ path: string; reason: string }>;
   errors: ErrorRecord[];
 }
 
@@ -112,7 +117,7 @@ function record(
   if (r === undefined) {
     out.failed.push(t.taskId);
     log.error({ taskId: t.taskId }, 'deleter returned no result for task');
-    onTask?.({ taskId: t.taskId, deleted: false, sandboxApproved: t.sandbox !== undefined, bytes: 0, inodes: 0, refused: policyRefused, errors: [] });
+    onTask?.({ taskId: t.taskId, deleted: false, sandboxApproved: t.sandbox !== undefined, sandboxGone: false, bytes: 0, inodes: 0, policyRefused, refused: [], errors: [] });
     return;
   }
   out.bytes += r.bytesFreed;
@@ -140,9 +145,11 @@ function record(
     taskId: t.taskId,
     deleted,
     sandboxApproved: t.sandbox !== undefined,
+    sandboxGone: t.sandbox !== undefined && goneBy(gone, t.sandbox),
     bytes: r.bytesFreed,
     inodes: r.inodesFreed,
-    refused: [...policyRefused, ...r.refused],
+    policyRefused,
+    refused: r.refused,
     errors: r.errors,
   });
 }
