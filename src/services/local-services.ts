@@ -97,7 +97,7 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     const found = await detectTasks(roots);
     return {
       refs: found.tasks,
-      rejected: found.rejected.map((r) => ({ root: r.root, name: r.name, reason: r.detail === undefined ? r.reason : `${r.reason}: ${r.detail}` })),
+      rejected: found.rejected.map((r) => ({ root: r.root, state: r.state, name: r.name, reason: r.detail === undefined ? r.reason : `${r.reason}: ${r.detail}` })),
     };
   };
 

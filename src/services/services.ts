@@ -4,11 +4,13 @@
 // spread the heavy parts over threads; local-services.ts is the main-thread reference. Everything
 // crossing this port is plain data. It lives apart from both the executor and the pool so that
 // each can use it without knowing the other.
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, LocalState, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
 
 export interface RejectedTaskName {
   root: string;
+  /** The tasks/ subdirectory it was found in. */
+  state: LocalState;
   name: string;
   reason: string;
 }
