@@ -82,6 +82,10 @@ export interface ReconcileInput {
   killBudget: number;
 }
 
+function planItem(taskId: string, reason: ReconcileReason, local: LocalState | undefined, scheduled: number | undefined, unreplayable: boolean): PlanItem {
+  return { taskId, reason, local, scheduled, unreplayable, heldBack: undefined };
+}
+
 const FINISH_DETECTED = 'Task finish detected by GC executor.';
 const NO_TRACE = 'GC executor found no trace of task.';
 
@@ -104,65 +108,65 @@ export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKill
 export function reconcile(input: ReconcileInput): ReconcilePlan {
   const { retained, facts, startMs, minimumKillAgeMs } = input;
   const plan: ReconcilePlan = { terminate: [], localGc: [], remoteGc: [], updates: [], staleIfKillFails: [], noAction: [] };
-  for (const [taskId, local] of facts) {
+  // A loop body per task, not an iterator entry and a closure per task (10,000 of each at 10k).
+  const decideLocal = (local: TaskFacts, taskId: string): void => {
     const status = retained.get(taskId);
     const sched: ScheduleClass | 'absent' = status === undefined ? 'absent' : classifyScheduleStatus(status);
     const unreplayable = local.statuses.length === 0;
-    const item = (reason: ReconcileReason): PlanItem => ({ taskId, reason, local: local.state, scheduled: status, unreplayable, heldBack: undefined });
     if (!isSafeTaskId(taskId)) {
-      plan.noAction.push(item('unsafe-task-id'));
-      continue;
+      plan.noAction.push(planItem(taskId, 'unsafe-task-id', local.state, status, unreplayable));
+      return;
     }
     const stale = isStale(local, startMs, minimumKillAgeMs);
     if (local.state === 'active') {
       if (sched === 'active' || sched === 'starting') {
-        plan.noAction.push(item('in-sync'));
+        plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
       } else if (isOldEnoughToKill(local, startMs, minimumKillAgeMs)) {
-        plan.terminate.push(item(sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown'));
+        plan.terminate.push(planItem(taskId, sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown', local.state, status, unreplayable));
         if (stale) plan.staleIfKillFails.push({ taskId });
       } else if (stale) {
-        plan.localGc.push(item('stale-checkpoint'));
+        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else if (unreplayable) {
-        plan.noAction.push(item('unreadable-fresh'));
+        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(item('too-young'));
+        plan.noAction.push(planItem(taskId, 'too-young', local.state, status, unreplayable));
       }
-      continue;
+      return;
     }
     // Finished locally.
     if (sched === 'absent') {
-      plan.localGc.push(item('finished-unknown'));
+      plan.localGc.push(planItem(taskId, 'finished-unknown', local.state, status, unreplayable));
     } else if (sched === 'terminal') {
-      plan.noAction.push(item('in-sync'));
+      plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
     } else {
       const last = local.statuses[local.statuses.length - 1];
       if (last !== undefined) {
         plan.updates.push({
-          ...item('finish-detected'),
+          ...planItem(taskId, 'finish-detected', local.state, status, unreplayable),
           scheduleStatus: thermosToScheduleStatus(last.state),
           mesosState: thermosToMesosState(last.state),
           message: FINISH_DETECTED,
         });
       } else if (stale) {
-        plan.localGc.push(item('stale-checkpoint'));
+        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(item('unreadable-fresh'));
+        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       }
     }
-  }
+  };
+  facts.forEach(decideLocal);
 
-  for (const [taskId, status] of retained) {
-    if (facts.has(taskId)) continue;
+  retained.forEach((status, taskId) => {
+    if (facts.has(taskId)) return;
     const cls = classifyScheduleStatus(status);
-    const item = (reason: ReconcileReason): PlanItem => ({ taskId, reason, local: undefined, scheduled: status, unreplayable: false, heldBack: undefined });
     if (cls === 'terminal') {
-      plan.remoteGc.push(item('scheduler-only-terminal'));
+      plan.remoteGc.push(planItem(taskId, 'scheduler-only-terminal', undefined, status, false));
     } else if (cls === 'active') {
-      plan.updates.push({ ...item('no-trace'), scheduleStatus: ScheduleStatus.LOST, mesosState: 'TASK_LOST', message: NO_TRACE });
+      plan.updates.push({ ...planItem(taskId, 'no-trace', undefined, status, false), scheduleStatus: ScheduleStatus.LOST, mesosState: 'TASK_LOST', message: NO_TRACE });
     } else {
-      plan.noAction.push(item('scheduler-starting'));
+      plan.noAction.push(planItem(taskId, 'scheduler-starting', undefined, status, false));
     }
-  }
+  });
 
   let active = 0;
   for (const f of facts.values()) if (f.state === 'active') active++;

@@ -26,7 +26,7 @@ import { replayCheckpoint, replayTaskSummary } from '../core/checkpoint/replay.j
 import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { isSafeTaskId } from '../core/task-id.js';
-import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
+import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
 import { readTaskFacts } from '../io/task-facts-reader.js';
 import { measureTaskSync, type MeasureOptions, type TaskPaths, type TaskSizes } from '../io/task-sizes.js';
 import { errorMessage } from '../errors.js';
@@ -143,8 +143,7 @@ export function measureTasksSync(tasks: readonly TaskPaths[], opts: MeasureOptio
 
 /** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */
 export function linkedExecutorsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
-  const runs = walkExecutorRunsSync(mesosRoot, shard === undefined ? { thermosOnly: true } : { thermosOnly: true, shard });
-  return [...linkedTaskIds(runs)].sort();
+  return linkedTaskIdsSync(mesosRoot, shard);
 }
 
 function sync<T>(fn: () => T): Promise<T> {

@@ -56,7 +56,9 @@ export class BinaryReader {
   fieldType: number;
   /** Field id of the last readFieldBegin. */
   fieldId: number;
-  private readonly internKeys: Uint8Array[] = [];
+  // Interned strings by where their bytes sit in `buf` (offset and length): no view per entry.
+  private readonly internAt: number[] = [];
+  private readonly internLen: number[] = [];
   private readonly internValues: string[] = [];
 
   constructor(data: Uint8Array, start = 0, end = data.byteLength) {
@@ -140,17 +142,18 @@ export class BinaryReader {
   readRepeatedString(): string {
     const start = this.readStringSpan();
     const len = this.pos - start;
-    const keys = this.internKeys;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (k.length !== len) continue;
+    const buf = this.buf;
+    for (let i = 0; i < this.internAt.length; i++) {
+      if (this.internLen[i] !== len) continue;
+      const at = this.internAt[i]!;
       let j = 0;
-      while (j < len && k[j] === this.buf[start + j]) j++;
+      while (j < len && buf[at + j] === buf[start + j]) j++;
       if (j === len) return this.internValues[i]!;
     }
-    const s = this.buf.toString('utf8', start, this.pos);
-    if (keys.length < MAX_INTERNED) {
-      keys.push(this.buf.subarray(start, this.pos));
+    const s = buf.toString('utf8', start, this.pos);
+    if (this.internAt.length < MAX_INTERNED) {
+      this.internAt.push(start);
+      this.internLen.push(len);
       this.internValues.push(s);
     }
     return s;
