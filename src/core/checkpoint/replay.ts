@@ -175,6 +175,6 @@ export function replayTaskSummary(buf: Uint8Array): RunnerSummary {
     }
   });
   const processRuns: Record<string, number> = {};
-  for (const [name, c] of cursors) setOwn(processRuns, name, c.runs);
+  cursors.forEach((c, name) => setOwn(processRuns, name, c.runs));
   return { header, statuses, processRuns, records };
 }
