@@ -3,15 +3,17 @@
 // the main thread, which must keep turning its event loop: checkpoints are read with plain
 // syscalls in small slices with a turn of the loop between them, everything else with bounded
 // async concurrency. A worker thread runs the `…InWorker` twins over plain syscalls (sync-io.ts).
+//
+// Only the scan's modules load with this one: deletion, measurement, inspect and the process
+// table are imported by the first job that needs them, so `plan` never loads the deleter.
 import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
 import type { ProcessInfo } from '../io/process-table.js';
-import { deleteTargets } from '../io/sandbox-deleter.js';
-import { measureTask, type TaskPaths } from '../io/task-sizes.js';
+import type { TaskPaths } from '../io/task-sizes.js';
 import type { DeleterFs } from '../io/tree-remover.js';
 import type { ExecutorShard } from '../io/executor-detector.js';
 import { mapBounded } from '../map-bounded.js';
 import type { InspectEntry } from '../report/inspect-report.js';
-import { inspectTasksSync, linkedExecutorsSync, measureTasksSync, readFactsSync, syncDeleterFs } from './sync-io.js';
+import { linkedExecutorsSync, readFactsSync } from './sync-io.js';
 
 export interface DeleteBatch {
   targets: DeletionTarget[];
@@ -67,6 +69,7 @@ export async function readFactsJob(refs: TaskRef[]): Promise<TaskFacts[]> {
 
 /** Full replays for `inspect`, in the same slices as the scan's reads. */
 export async function inspectTasksJob(refs: TaskRef[]): Promise<InspectEntry[]> {
+  const { inspectTasksSync } = await import('./sync-jobs.js');
   const out: InspectEntry[] = [];
   for (let i = 0; i < refs.length; i += INLINE_SLICE) {
     for (const e of inspectTasksSync(refs.slice(i, i + INLINE_SLICE))) out.push(e);
@@ -77,11 +80,13 @@ export async function inspectTasksJob(refs: TaskRef[]): Promise<InspectEntry[]> 
 
 /** Walks a sandbox per task; on the main thread over fs/promises (a tree can be large), 8 at once. */
 export async function measureTasksJob(req: MeasureRequest): Promise<TaskSizes[]> {
+  const { measureTask } = await import('../io/task-sizes.js');
   const opts = req.device === undefined ? {} : { device: req.device };
   return mapBounded(req.tasks, 8, (t) => measureTask(t, opts));
 }
 
 async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
+  const { deleteTargets } = await import('../io/sandbox-deleter.js');
   const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism, countEntries: true };
   if (batch.trashDirName !== undefined) opts.trashDirName = batch.trashDirName;
   if (fs !== undefined) opts.fs = fs;
@@ -111,11 +116,11 @@ export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<s
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
 export const readFactsInWorker = readFactsSync;
-export const deleteTargetsInWorker = (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, syncDeleterFs);
+export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, (await import('./sync-jobs.js')).syncDeleterFs);
 export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
 export const measureTasksInWorker = async (req: MeasureRequest): Promise<TaskSizes[]> =>
-  measureTasksSync(req.tasks, req.device === undefined ? {} : { device: req.device });
-export const inspectTasksInWorker = async (refs: TaskRef[]): Promise<InspectEntry[]> => inspectTasksSync(refs);
+  (await import('./sync-jobs.js')).measureTasksSync(req.tasks, req.device === undefined ? {} : { device: req.device });
+export const inspectTasksInWorker = async (refs: TaskRef[]): Promise<InspectEntry[]> => (await import('./sync-jobs.js')).inspectTasksSync(refs);
 
 /** One ps listing plus /proc details for the pids of interest, as plain rows. */
 export async function snapshotProcessesJob(req: ProcessSnapshotRequest): Promise<ProcessInfo[]> {

@@ -1,4 +1,5 @@
-// Synchronous variants of the scan's and the deleter's file access, for worker threads only.
+// Synchronous variants of the scan's file access (the deleter's, measurement's and inspect's are
+// in sync-jobs.ts), for worker threads and the main thread's short slices.
 // libuv's threadpool (4 threads) is shared by every worker of the process, so async fs calls from
 // several workers queue behind each other, and each costs a threadpool round trip; a worker has
 // nothing else to serve, so plain syscalls are both faster and actually parallel across workers.
@@ -6,32 +7,12 @@
 // with or without workers; this ~125 ms on one thread (floor: open+read+close alone ~60 ms).
 // The semantics stay the reference implementations' own: any checkpoint that does not decode
 // cleanly is handed to readTaskFacts, so error records are exactly the ones it produces.
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { replayCheckpoint, replayTaskSummary } from '../core/checkpoint/replay.js';
+import { replayTaskSummary } from '../core/checkpoint/replay.js';
 import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
-import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { isSafeTaskId } from '../core/task-id.js';
 import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
-import { readTaskFacts } from '../io/task-facts-reader.js';
-import { measureTaskSync, type MeasureOptions, type TaskPaths, type TaskSizes } from '../io/task-sizes.js';
-import { errorMessage } from '../errors.js';
-import { inspectEntry, type InspectEntry } from '../report/inspect-report.js';
-import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
@@ -115,6 +96,8 @@ export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts
   for (const ref of refs) {
     let f = fastFacts(ref);
     if (f === undefined) {
+      // The reference reader (and its error records) for what the fast path cannot take.
+      const { readTaskFacts } = await import('../io/task-facts-reader.js');
       f = await readTaskFacts(ref);
       f.statuses = decisionStatuses(f.statuses);
     }
@@ -123,53 +106,8 @@ export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts
   return out;
 }
 
-/** What `inspect` prints for each task: the full replay (every run), or why it cannot be replayed. */
-export function inspectTasksSync(refs: readonly TaskRef[]): InspectEntry[] {
-  return refs.map((ref) => {
-    const file = runnerCheckpointPath(ref.root, ref.taskId);
-    try {
-      return inspectEntry(ref, replayCheckpoint(readFileSync(file)));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return inspectEntry(ref, { error: `runner checkpoint ${file} does not exist` });
-      return inspectEntry(ref, { error: errorMessage(err) });
-    }
-  });
-}
-
-/** Sizes of a batch of tasks, one after the other. */
-export function measureTasksSync(tasks: readonly TaskPaths[], opts: MeasureOptions = {}): TaskSizes[] {
-  return tasks.map((t) => measureTaskSync(t, opts));
-}
-
 /** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */
 export function linkedExecutorsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
   return linkedTaskIdsSync(mesosRoot, shard);
 }
 
-function sync<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** The deleter's file system over plain syscalls (for worker threads). */
-export const syncDeleterFs: DeleterFs = {
-  lstat: (p) => sync(() => lstatSync(p)),
-  stat: (p) => sync(() => statSync(p)),
-  realpath: (p) => sync(() => realpathSync(p)),
-  readdir: (p) => sync(() => readdirSync(p, { withFileTypes: true })),
-  unlink: (p) => sync(() => unlinkSync(p)),
-  rmdir: (p) => sync(() => rmdirSync(p)),
-  rename: (from, to) => sync(() => renameSync(from, to)),
-  mkdir: (p) => sync(() => void mkdirSync(p, { mode: 0o700 })),
-  mountPoints: () =>
-    sync(() => {
-      try {
-        return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
-      } catch {
-        return [];
-      }
-    }),
-};

@@ -16,12 +16,9 @@ import {
 import { linkedTaskIds, scanMesosRoot } from '../io/executor-detector.js';
 import { taskLogPaths } from '../io/log-paths.js';
 import type { SnapshotProvider } from '../io/process-table.js';
-import { deleteTargets } from '../io/sandbox-deleter.js';
 import { detectTasks } from '../io/task-detector.js';
-import { readTaskFacts } from '../io/task-facts-reader.js';
 import type { TaskKiller } from '../io/task-killer.js';
-import { measureTask, type TaskPaths } from '../io/task-sizes.js';
-import { finishTrash } from '../io/trash.js';
+import type { TaskPaths } from '../io/task-sizes.js';
 import { mapBounded } from '../map-bounded.js';
 import type {
   GcServices,
@@ -101,7 +98,12 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
     };
   };
 
-  const readFacts = opts.readFacts ?? ((refs: readonly TaskRef[]): Promise<TaskFacts[]> => mapBounded(refs, FILES_IN_FLIGHT, (r) => readTaskFacts(r)));
+  const readFacts =
+    opts.readFacts ??
+    (async (refs: readonly TaskRef[]): Promise<TaskFacts[]> => {
+      const { readTaskFacts } = await import('../io/task-facts-reader.js');
+      return mapBounded(refs, FILES_IN_FLIGHT, (r) => readTaskFacts(r));
+    });
 
   return {
     listTasks,
@@ -139,17 +141,21 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
 
     metadataPaths: taskMetadataPaths,
 
-    deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]> {
+    // The deleter, the measurer and the trash load with their first use (plan never needs them).
+    async deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]> {
+      const { deleteTargets } = await import('../io/sandbox-deleter.js');
       const o: Parameters<typeof deleteTargets>[1] = { allowedRoots: config.sandboxRoots, parallelism: config.deleteParallelism };
       if (signal !== undefined) o.signal = signal;
       return deleteTargets(targets, o);
     },
 
-    measureTasks(facts: readonly TaskFacts[], o: { device?: number } = {}): Promise<TaskSizes[]> {
+    async measureTasks(facts: readonly TaskFacts[], o: { device?: number } = {}): Promise<TaskSizes[]> {
+      const { measureTask } = await import('../io/task-sizes.js');
       return mapBounded(facts, MEASURED_AT_ONCE, (f) => measureTask(measuredPaths(f), o));
     },
 
     async finishTrash(): Promise<void> {
+      const { finishTrash } = await import('../io/trash.js');
       const summary = await finishTrash(config.sandboxRoots);
       if (summary.entries > 0) {
         logger.info({ entries: summary.entries, bytesFreed: summary.bytesFreed, errors: summary.errors.length }, 'finished trash left by an earlier run');
