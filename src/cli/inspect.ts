@@ -7,12 +7,13 @@ import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
 import { createServices } from '../pool/pool-services.js';
 import { formatInspectTable, type InspectEntry } from '../report/inspect-report.js';
 import { quietLogger } from '../services/quiet-logger.js';
-import type { CliIo } from './io.js';
+import { oneShotScanConfig, type CliIo } from './io.js';
 
 const HELP = `usage: thermos-gc inspect --checkpoint-root DIR [--checkpoint-root DIR ...] [--workers N] [--json] [TASK_ID ...]
 
 Decodes and replays the runner checkpoint of every task under the roots (or only the ids given).
 --json prints one object keyed by task id; a checkpoint that cannot be replayed gets "error".
+Checkpoints are replayed on this thread unless --workers N (or THERMOS_GC_WORKERS) asks for threads.
 `;
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -38,7 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const roots = parsed.values['checkpoint-root'] ?? [];
   if (roots.length === 0) throw new UsageError('--checkpoint-root is required');
   const raw = { checkpointRoots: roots, ...(parsed.values.workers === undefined ? {} : { workers: parsed.values.workers }) };
-  const services = createServices(compileConfig(raw, io.env), quietLogger());
+  const services = createServices(oneShotScanConfig(compileConfig(raw, io.env), parsed.values, io.env), quietLogger());
   let detection;
   let entries: InspectEntry[];
   const wanted = parsed.positionals;

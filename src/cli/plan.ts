@@ -12,14 +12,15 @@ import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
 import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
 import { quietLogger } from '../services/quiet-logger.js';
 import { createServices } from '../pool/pool-services.js';
-import type { CliIo } from './io.js';
+import { oneShotScanConfig, type CliIo } from './io.js';
 
 const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
                        --retained FILE|- [--now EPOCH_S] [--minimum-kill-age DUR] [--json]
 
 Shows what a GC task would do, with no side effects. --retained is the scheduler's view as JSON,
 {"task_id": "RUNNING", ...} (ScheduleStatus names); '-' reads it from stdin. --now (epoch
-seconds, default now) is when the GC task is taken to be received.
+seconds, default now) is when the GC task is taken to be received. Checkpoints are read on this
+thread unless --workers N (or THERMOS_GC_WORKERS) asks for worker threads.
 `;
 
 export interface PlanOutput {
@@ -166,7 +167,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const config = compileConfig(rawConfigFromParsed(values), io.env);
+  const config = oneShotScanConfig(compileConfig(rawConfigFromParsed(values), io.env), values, io.env);
   const retainedArg = values.retained;
   if (typeof retainedArg !== 'string') throw new UsageError('--retained FILE|- is required');
   let startMs = Date.now();
