@@ -1,7 +1,7 @@
-// `npm run bench` entry: scan, deletion, process inspection, peak RSS and the codec's replay
-// bench; each printed as a table and written to bench/results.json (`--quick`: a small version
+// `npm run bench` entry: scan, deletion, process inspection, peak RSS, the codec's replay bench
+// and whole-process plan and collect against their references; each printed as a table and written to bench/results.json (`--quick`: a small version
 // for CI, written to bench/results.quick.json). `--dir <path>` picks where agents are generated;
-// `--only scan --only rss` runs some suites (replay, scan, delete, inspect, rss).
+// `--only scan --only rss` runs some suites (replay, scan, delete, inspect, rss, whole).
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { inspectBench } from './inspect-processes.js';
 import { replayBench } from './replay.js';
 import { rssBench } from './rss.js';
 import { scanBench } from './scan.js';
+import { wholeProcessBench } from './whole-process.js';
 import { printTable, type BenchContext } from './table.js';
 
 const { values } = parseArgs({
@@ -42,6 +43,7 @@ if (wanted('scan')) results.scan = await scanBench(ctx);
 if (wanted('delete')) results.delete = await deleteBench(ctx);
 if (wanted('inspect')) results.inspect = await inspectBench(ctx);
 if (wanted('rss')) results.rss = await rssBench(ctx);
+if (wanted('whole')) results.whole = await wholeProcessBench(ctx);
 (results.meta as Record<string, unknown>).totalMs = Date.now() - started;
 
 // dist/bench/run.js → <repo>/bench/results*.json. With --only, the other suites' earlier results are kept.

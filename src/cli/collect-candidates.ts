@@ -37,6 +37,15 @@ const sandboxKey = (f: TaskFacts): string | undefined => (f.sandbox === undefine
 /** Measured in pieces of this many tasks, so the progress bar moves. */
 const MEASURE_PIECE = 1024;
 
+export interface CandidateOptions {
+  /**
+   * Measure now. False when nothing decided before the deletion needs sizes (no --max-space,
+   * metadata deleted, nothing printed first): the deleter's own tally reports what went, and
+   * the trees are walked once instead of twice.
+   */
+  measure: boolean;
+}
+
 export async function collectCandidates(
   services: Pick<GcServices, 'measureTasks'>,
   eligible: readonly TaskFacts[],
@@ -44,12 +53,39 @@ export async function collectCandidates(
   limits: Pick<CollectLimits, 'deleteLogs' | 'deleteMetadata'>,
   nowMs: number,
   progress: Progress,
+  opts: CandidateOptions = { measure: true },
 ): Promise<CandidateScan> {
   const ages = await mapBounded(eligible, 16, (f) => ageOf(f, nowMs));
   const order = eligible.map((f, i) => ({ f, c: { taskId: f.taskId, ageMs: ages[i] as number, sandboxBytes: 0, logBytes: 0, metadataBytes: 0 } }));
   order.sort((a, b) => oldestFirst(a.c, b.c));
+  const out: CandidateScan = { candidates: [], facts: new Map(), alreadyCollected: [] };
+  if (!opts.measure) {
+    for (const { f, c } of order) {
+      out.candidates.push(c);
+      out.facts.set(f.taskId, f);
+    }
+    return out;
+  }
+  const done = await measureInto(services, order, others, limits, progress);
+  for (const { f, c } of order) {
+    if (done.has(f.taskId)) out.alreadyCollected.push(f.taskId);
+    else {
+      out.candidates.push(c);
+      out.facts.set(f.taskId, f);
+    }
+  }
+  return out;
+}
 
-  // One measurement per sandbox: the newest candidate naming it owns it.
+/** Measures candidates (oldest first) into their sizes; returns the ones already collected. */
+export async function measureInto(
+  services: Pick<GcServices, 'measureTasks'>,
+  order: ReadonlyArray<{ f: TaskFacts; c: CollectCandidate }>,
+  others: readonly TaskFacts[],
+  limits: Pick<CollectLimits, 'deleteLogs' | 'deleteMetadata'>,
+  progress: Progress,
+): Promise<Set<string>> {
+  // The newest candidate naming a sandbox owns it.
   const owner = new Map<string, string>();
   for (const { f } of order) {
     const key = sandboxKey(f);
@@ -61,36 +97,28 @@ export async function collectCandidates(
     if (key !== undefined) keptSandboxes.add(key);
   }
   // A shared sandbox is walked once per task naming it (rare), and counted for its owner only.
-  const measured = order.map(({ f }) => f);
   const sizes: TaskSizes[] = [];
-  for (let i = 0; i < measured.length; i += MEASURE_PIECE) {
-    const piece = measured.slice(i, i + MEASURE_PIECE);
+  for (let i = 0; i < order.length; i += MEASURE_PIECE) {
+    const piece = order.slice(i, i + MEASURE_PIECE).map((o) => o.f);
     sizes.push(...(await services.measureTasks(piece)));
     progress.tick(piece.length);
   }
-
   const sandboxExists = new Map<string, boolean>();
   order.forEach(({ f }, i) => {
     const key = sandboxKey(f);
     if (key !== undefined && owner.get(key) === f.taskId) sandboxExists.set(key, (sizes[i] as TaskSizes).sandbox.inodes > 0);
   });
-
-  const out: CandidateScan = { candidates: [], facts: new Map(), alreadyCollected: [] };
+  const alreadyCollected = new Set<string>();
   order.forEach(({ f, c }, i) => {
     const s = sizes[i] as TaskSizes;
     const key = sandboxKey(f);
     const hasSandbox = key !== undefined && sandboxExists.get(key) === true;
-    if (!limits.deleteMetadata && !hasSandbox && (!limits.deleteLogs || s.logs.inodes === 0)) {
-      out.alreadyCollected.push(f.taskId);
-      return;
-    }
+    if (!limits.deleteMetadata && !hasSandbox && (!limits.deleteLogs || s.logs.inodes === 0)) alreadyCollected.add(f.taskId);
     // Counted for the owner only, and not at all when a kept task names it (it stays).
     const counted = key !== undefined && owner.get(key) === f.taskId && !keptSandboxes.has(key);
     c.sandboxBytes = counted ? s.sandbox.bytes : 0;
     c.logBytes = s.logs.bytes;
     c.metadataBytes = s.metadata.bytes;
-    out.candidates.push(c);
-    out.facts.set(f.taskId, f);
   });
-  return out;
+  return alreadyCollected;
 }

@@ -15,7 +15,7 @@ import { quietLogger } from '../services/quiet-logger.js';
 import { createServices, type PooledServices } from '../pool/pool-services.js';
 import { alreadyCollectedNote, formatCollectPlan, formatCollectResult, type CollectJson } from '../report/collect-report.js';
 import { createProgress } from '../report/progress.js';
-import { collectCandidates } from './collect-candidates.js';
+import { collectCandidates, measureInto } from './collect-candidates.js';
 import type { CliIo } from './io.js';
 
 export const COLLECT_HELP = `usage: thermos-gc collect [options] [TASK_ID ...]
@@ -41,7 +41,9 @@ what goes (the sandbox always):
   --dry-run              show the plan and delete nothing
   --yes, -y              delete without asking (otherwise a terminal is needed to confirm)
   --json                 print one JSON object: selected, tasks, deleted, freed_bytes,
-                         freed_inodes, refused
+                         freed_inodes, refused. With --yes and --delete-metadata and no
+                         --max-space, a deleted task's sizes are what its deletion freed (its
+                         trees are walked once, by the deleter)
   --checkpoint-root DIR  (repeatable) @default /var/run/thermos
   --mesos-root DIR       @default /var/lib/mesos; sandboxes are deleted only under --sandbox-root
                          (default: the Mesos root)
@@ -182,11 +184,19 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
     }
   }
 
+  // Sizes decide nothing and nothing is shown before the deletion: the deleter reports them.
+  const sizesFromDeletion = opts.json && opts.yes && !opts.dryRun && limits.deleteMetadata && limits.maxSpaceBytes === undefined;
   const measuring = createProgress({ stream: io.stderr, total: eligible.length, label: 'measuring' });
-  const scan = await collectCandidates(services, eligible, others, limits, nowMs, measuring);
-  measuring.done();
+  const scan = await collectCandidates(services, eligible, others, limits, nowMs, measuring, { measure: !sizesFromDeletion });
   const { candidates } = scan;
   const selection = selectForCollection(candidates, limits);
+  if (sizesFromDeletion) {
+    // Only the kept candidates are measured (the JSON lists them with their sizes).
+    const selected = new Set(selection.selected);
+    const keptOnes = candidates.filter((c) => !selected.has(c.taskId)).map((c) => ({ f: scan.facts.get(c.taskId) as TaskFacts, c }));
+    if (keptOnes.length > 0) await measureInto(services, keptOnes, others, limits, measuring);
+  }
+  measuring.done();
   const result: CollectJson = {
     selected: selection.selected,
     tasks: Object.fromEntries(
@@ -219,7 +229,7 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
     if (!(await confirm(io, `delete ${selection.selected.length} task(s)? [y/N] `))) return finish(0, 'not deleting: declined');
   }
 
-  await deleteSelection(services, allFacts, scan.facts, selection.selected, limits, result, io);
+  await deleteSelection(services, allFacts, scan.facts, selection.selected, limits, result, io, sizesFromDeletion);
   const done = new Set(result.deleted);
   return finish(selection.selected.every((id) => done.has(id)) ? 0 : 1);
 }
@@ -236,6 +246,7 @@ async function deleteSelection(
   limits: CollectLimits,
   result: CollectJson,
   io: CliIo,
+  sizesFromDeletion: boolean,
 ): Promise<void> {
   const why = new Map<string, string[]>();
   const note = (id: string, text: string): void => void why.set(id, [...(why.get(id) ?? []), text]);
@@ -250,6 +261,12 @@ async function deleteSelection(
       onTask: (t) => {
         result.freed_bytes += t.bytes;
         result.freed_inodes += t.inodes;
+        const entry = result.tasks[t.taskId];
+        if (sizesFromDeletion && entry !== undefined && t.freedByKind !== undefined) {
+          entry.sandbox_bytes = t.freedByKind.sandbox;
+          entry.log_bytes = t.freedByKind.log;
+          entry.metadata_bytes = t.freedByKind.metadata;
+        }
         for (const r of t.policyRefused) note(t.taskId, r.path === undefined ? r.reason : `sandbox ${r.path}: ${r.reason}`);
         // A log directory others still use is left in place by design: not a refusal.
         for (const x of t.refused) if (x.reason !== 'not-empty') note(t.taskId, `${x.path}: ${x.reason}`);

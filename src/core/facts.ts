@@ -67,6 +67,8 @@ export interface DeletionResult {
   /** Entries removed (files and links unlinked; directories removed), when the caller asked. */
   filesRemoved?: number;
   dirsRemoved?: number;
+  /** bytesFreed split by what was deleted, when the caller asked. */
+  freedByKind?: { sandbox: number; log: number; metadata: number };
 }
 
 /** Allocated bytes (st_blocks × 512, as `du` counts them) and inodes. */

@@ -45,6 +45,8 @@ export interface TaskOutcome {
   sandboxGone: boolean;
   bytes: number;
   inodes: number;
+  /** `bytes` by what was deleted (absent when the deleter did not say). */
+  freedByKind?: { sandbox: number; log: number; metadata: number };
   /** Why the sandbox policy kept its sandbox (no path: the task names none). */
   policyRefused: Array<{ path?: string; reason: string }>;
   /** What the deleter refused at delete time (symlink in the path, a mount, a non-empty log dir...). */
@@ -141,7 +143,7 @@ function record(
       'deleted task',
     );
   }
-  onTask?.({
+  const outcome: TaskOutcome = {
     taskId: t.taskId,
     deleted,
     sandboxApproved: t.sandbox !== undefined,
@@ -151,5 +153,7 @@ function record(
     policyRefused,
     refused: r.refused,
     errors: r.errors,
-  });
+  };
+  if (r.freedByKind !== undefined) outcome.freedByKind = r.freedByKind;
+  onTask?.(outcome);
 }

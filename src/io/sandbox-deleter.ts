@@ -51,7 +51,7 @@ export interface DeleteOptions {
   /** Injected file system (tests simulate faults through it). */
   fs?: DeleterFs;
   onEvent?: (event: DeletionEvent) => void;
-  /** Also report the files and directories removed per target (filesRemoved, dirsRemoved). */
+  /** Also report the files and directories removed and the bytes freed per kind, per target. */
   countEntries?: boolean;
 }
 
@@ -246,6 +246,8 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
     const sandbox = target.sandbox;
     await one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
   }
+  const sandboxBytes = ctx.tally.bytesFreed;
+  let logBytes = 0;
   const listed = new Set([...target.logPaths, ...target.metadataPaths]);
   // Deepest first, so files go before the directories that hold them.
   for (const [kind, paths] of [['log', target.logPaths], ['metadata', target.metadataPaths]] as const) {
@@ -254,6 +256,7 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
       if (sh.signal?.aborted === true) break;
       await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed));
     }
+    if (kind === 'log') logBytes = ctx.tally.bytesFreed - sandboxBytes;
   }
   if (sh.signal?.aborted === true && !ctx.tally.errors.some((e) => e.message.includes('abort'))) {
     ctx.tally.errors.push({ code: 'ERR_DELETE', message: 'deletion aborted', taskId });
@@ -263,6 +266,7 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
   if (sh.countEntries) {
     result.filesRemoved = ctx.tally.filesRemoved;
     result.dirsRemoved = ctx.tally.dirsRemoved;
+    result.freedByKind = { sandbox: sandboxBytes, log: logBytes, metadata: bytesFreed - sandboxBytes - logBytes };
   }
   return result;
 }

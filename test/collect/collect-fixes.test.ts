@@ -53,6 +53,24 @@ describe('collect', () => {
     expect(meta.selected).toEqual(['f-old']);
   });
 
+  it('with --json --yes --delete-metadata, reports what each deletion freed, without walking the trees first', async () => {
+    const specs: TaskSpec[] = [
+      { id: 'f-old', state: 'finished', ageMs: 10 * DAY, sandboxBytes: 24 * KIB },
+      { id: 'f-new', state: 'finished', ageMs: 1 * DAY, sandboxBytes: 8 * KIB },
+    ];
+    await writeAgent(layout, specs, Date.now());
+    const sandboxDu = du(sandboxOf(layout, specs[0] as TaskSpec));
+    const out = JSON.parse((await runCli(['collect', ...roots(), '--max-age', '7d', '--delete-logs', '--delete-metadata', '--yes', '--json'])).stdout) as CollectJson;
+    expect(out.deleted).toEqual(['f-old']);
+    const old = out.tasks['f-old'];
+    expect(old?.sandbox_bytes).toBe(sandboxDu);
+    expect((old?.sandbox_bytes ?? 0) + (old?.log_bytes ?? 0) + (old?.metadata_bytes ?? 0)).toBe(out.freed_bytes);
+    expect(old?.log_bytes).toBeGreaterThan(0);
+    expect(old?.metadata_bytes).toBeGreaterThan(0);
+    // The kept one is still measured.
+    expect(out.tasks['f-new']?.sandbox_bytes).toBe(du(sandboxOf(layout, specs[1] as TaskSpec)));
+  });
+
   it('counts a sandbox shared by two tasks once, and not at all when a kept task shares it', async () => {
     const specs: TaskSpec[] = [
       { id: 'a-twin', state: 'finished', ageMs: 9 * DAY, sandboxBytes: 64 * KIB, sandboxRel: 'sandboxes/shared' },
