@@ -181,16 +181,17 @@ export async function removeNonDirectory(p: string, ctx: RemovalContext, known?:
 
 /**
  * Removes directory `p` and everything in it that is on filesystem `dev` and not a mount.
- * True when `p` is gone afterwards.
+ * True when `p` is gone afterwards. `known` saves the lstat when the caller just made it.
  */
-export async function removeDirectory(p: string, dev: number, ctx: RemovalContext): Promise<boolean> {
+export async function removeDirectory(p: string, dev: number, ctx: RemovalContext, known?: EntryStat): Promise<boolean> {
   if (ctx.mounts.has(p)) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
     return false;
   }
   let st: EntryStat;
   try {
-    st = await ctx.fs.lstat(p);
+    // `known`: the caller lstat'ed this very entry an instant ago (or renamed it into the trash).
+    st = known ?? (await ctx.fs.lstat(p));
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'lstat', p, err);
