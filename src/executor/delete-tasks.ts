@@ -65,6 +65,45 @@ export interface TaskDeletionOutcome {
   inodes: number;
 }
 
+/**
+ * The tasks cut into windows of about DELETE_WINDOW. Tasks naming the same sandbox or log dir are
+ * moved next to each other and never split across windows: one call's batches keep them together
+ * (batching.ts), so a shared tree is deleted once rather than raced for by two windows in flight.
+ */
+function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, facts: ReadonlyMap<string, TaskFacts>): string[][] {
+  const keyOf = (id: string): string => approved.get(id) ?? facts.get(id)?.logDir ?? id;
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    const k = keyOf(id);
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [id]);
+    else g.push(id);
+  }
+  // A task whose sandbox and log dir differ can link two groups: join them by log dir too.
+  const out: string[][] = [];
+  let current: string[] = [];
+  const logDirWindow = new Map<string, string[]>();
+  for (const g of groups.values()) {
+    const logDir = facts.get(g[0] as string)?.logDir;
+    const joined = logDir === undefined ? undefined : logDirWindow.get(logDir);
+    if (joined !== undefined && joined !== current) {
+      joined.push(...g);
+      continue;
+    }
+    if (current.length > 0 && current.length + g.length > DELETE_WINDOW) {
+      out.push(current);
+      current = [];
+    }
+    current.push(...g);
+    for (const id of g) {
+      const d = facts.get(id)?.logDir;
+      if (d !== undefined) logDirWindow.set(d, current);
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 export async function deleteTasks(input: TaskDeletionInput, services: TaskDeletionServices, log: Logger): Promise<TaskDeletionOutcome> {
   const out: TaskDeletionOutcome = { deleted: [], failed: [], refused: [], bytes: 0, inodes: 0 };
   const parts = input.parts ?? { logs: true, metadata: true };
@@ -86,8 +125,15 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
     policyRefusals.set(r.taskId, list);
   }
 
-  for (let w = 0; w < present.length; w += DELETE_WINDOW) {
-    const targets: DeletionTarget[] = present.slice(w, w + DELETE_WINDOW).map((id) => {
+  // Two windows in flight: the next one's batches queue behind the current one's, so no thread
+  // idles while the slowest batch of a window finishes. Outcomes are recorded in window order.
+  let previous: { targets: DeletionTarget[]; results: Promise<DeletionResult[]> } | undefined;
+  const settle = async (w: { targets: DeletionTarget[]; results: Promise<DeletionResult[]> }): Promise<void> => {
+    const byTask = new Map((await w.results).map((r) => [r.taskId, r]));
+    for (const t of w.targets) record(t, byTask.get(t.taskId), parts.metadata, policyRefusals.get(t.taskId) ?? [], out, input.onTask, log);
+  };
+  for (const ids of windows(present, decisions.approved, input.facts)) {
+    const targets: DeletionTarget[] = ids.map((id) => {
       const f = input.facts.get(id) as TaskFacts;
       const t: DeletionTarget = {
         taskId: id,
@@ -99,10 +145,13 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
       if (sandbox !== undefined) t.sandbox = sandbox;
       return t;
     });
-    const results = targets.length === 0 ? [] : await services.deleteTargets(targets, input.signal);
-    const byTask = new Map(results.map((r) => [r.taskId, r]));
-    for (const t of targets) record(t, byTask.get(t.taskId), parts.metadata, policyRefusals.get(t.taskId) ?? [], out, input.onTask, log);
+    const current = { targets, results: services.deleteTargets(targets, input.signal) };
+    // A failure of the previous window's call must not leave this one unobserved.
+    current.results.catch(() => undefined);
+    if (previous !== undefined) await settle(previous);
+    previous = current;
   }
+  if (previous !== undefined) await settle(previous);
   for (const r of out.refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete');
   return out;
 }
