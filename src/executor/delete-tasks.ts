@@ -13,9 +13,9 @@ import { goneBy, outermostPaths, type DeletionResult, type DeletionTarget, type 
 import type { ErrorRecord } from '../errors.js';
 import type { GcServices } from '../services/services.js';
 
-export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'>;
+export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets' | 'deletePacing'>;
 
-/** Targets handed to the deleter at once: 4 pool batches of the default size. */
+/** Targets handed to the deleter at once, unless the services say otherwise (deletePacing). */
 export const DELETE_WINDOW = 1024;
 
 export interface TaskDeletionInput {
@@ -66,11 +66,11 @@ export interface TaskDeletionOutcome {
 }
 
 /**
- * The tasks cut into windows of about DELETE_WINDOW. Tasks naming the same sandbox or log dir are
+ * The tasks cut into windows of about `size`. Tasks naming the same sandbox or log dir are
  * moved next to each other and never split across windows: one call's batches keep them together
  * (batching.ts), so a shared tree is deleted once rather than raced for by two windows in flight.
  */
-function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, facts: ReadonlyMap<string, TaskFacts>): string[][] {
+function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, facts: ReadonlyMap<string, TaskFacts>, size: number): string[][] {
   const keyOf = (id: string): string => approved.get(id) ?? facts.get(id)?.logDir ?? id;
   const groups = new Map<string, string[]>();
   for (const id of ids) {
@@ -90,7 +90,7 @@ function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, 
       joined.push(...g);
       continue;
     }
-    if (current.length > 0 && current.length + g.length > DELETE_WINDOW) {
+    if (current.length > 0 && current.length + g.length > size) {
       out.push(current);
       current = [];
     }
@@ -125,14 +125,15 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
     policyRefusals.set(r.taskId, list);
   }
 
-  // Two windows in flight: the next one's batches queue behind the current one's, so no thread
-  // idles while the slowest batch of a window finishes. Outcomes are recorded in window order.
-  let previous: { targets: DeletionTarget[]; results: Promise<DeletionResult[]> } | undefined;
+  // With two windows in flight the next one's batches queue behind the current one's, so no
+  // thread idles while the slowest batch of a window finishes. Outcomes are recorded in order.
+  const pacing = services.deletePacing ?? { window: DELETE_WINDOW, inFlight: 1 };
+  const inFlight: Array<{ targets: DeletionTarget[]; results: Promise<DeletionResult[]> }> = [];
   const settle = async (w: { targets: DeletionTarget[]; results: Promise<DeletionResult[]> }): Promise<void> => {
     const byTask = new Map((await w.results).map((r) => [r.taskId, r]));
     for (const t of w.targets) record(t, byTask.get(t.taskId), parts.metadata, policyRefusals.get(t.taskId) ?? [], out, input.onTask, log);
   };
-  for (const ids of windows(present, decisions.approved, input.facts)) {
+  for (const ids of windows(present, decisions.approved, input.facts, pacing.window)) {
     const targets: DeletionTarget[] = ids.map((id) => {
       const f = input.facts.get(id) as TaskFacts;
       const t: DeletionTarget = {
@@ -146,12 +147,12 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
       return t;
     });
     const current = { targets, results: services.deleteTargets(targets, input.signal) };
-    // A failure of the previous window's call must not leave this one unobserved.
+    // Should an earlier window's call fail, this one must not be left unobserved.
     current.results.catch(() => undefined);
-    if (previous !== undefined) await settle(previous);
-    previous = current;
+    inFlight.push(current);
+    if (inFlight.length >= Math.max(1, pacing.inFlight)) await settle(inFlight.shift() as (typeof inFlight)[number]);
   }
-  if (previous !== undefined) await settle(previous);
+  for (const w of inFlight) await settle(w);
   for (const r of out.refused) log.warn({ taskId: r.taskId, path: r.path, reason: r.reason }, 'refused to delete');
   return out;
 }

@@ -182,6 +182,9 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
 
     readFacts,
     deleteTargets,
+    // Two batches a thread per window. Threads: two windows in flight, so none idles while a
+    // window's last batch finishes; inline: one (the async deleter's garbage is this thread's).
+    deletePacing: { window: Math.max(1, Math.floor(config.batchSize)) * Math.max(1, runner.threads) * 2, inFlight: runner.threads > 0 ? 2 : 1 },
     measureTasks,
     inspectTasks,
 

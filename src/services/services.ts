@@ -74,6 +74,12 @@ export interface GcServices {
   metadataPaths(facts: TaskFacts): string[];
   deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]>;
   /**
+   * How a caller should feed deleteTargets: calls of `window` targets, `inFlight` at once (enough
+   * to keep this implementation's threads busy, no more targets built than that). Absent: the
+   * caller's default.
+   */
+  readonly deletePacing?: { window: number; inFlight: number };
+  /**
    * What deleting each task would free (sandbox, logs, metadata), counted as the deleter deletes
    * (see io/task-sizes.ts); with `device`, only what lies on that filesystem. In input order.
    */
