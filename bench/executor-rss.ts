@@ -184,6 +184,34 @@ export async function executorRss(opts: ExecutorRssOptions): Promise<ExecutorRss
   }
 }
 
+function canMakeCgroups(): boolean {
+  try {
+    const probe = path.join(MEMORY_CGROUP_ROOT, `tgc-rss-probe-${process.pid}`);
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bench suite: peak RSS of the whole executor per worker count, and a large agent inside 128 MB. */
+export async function executorRssBench(ctx: { quick: boolean; baseDir: string }): Promise<ExecutorRssResult[]> {
+  const out: ExecutorRssResult[] = [];
+  const sizes = ctx.quick ? [{ tasks: 200, workers: [0] }] : [{ tasks: 10_000, workers: [0, 1, 2] }];
+  for (const { tasks, workers } of sizes) {
+    for (const w of workers) out.push(await executorRss({ tasks, workers: w, baseDir: ctx.baseDir }));
+  }
+  if (!ctx.quick) {
+    if (canMakeCgroups()) {
+      for (const w of [0, 1]) out.push(await executorRss({ tasks: 50_000, workers: w, baseDir: ctx.baseDir, memoryLimitBytes: 128 * 2 ** 20, cgroupName: `tgc-rss-${process.pid}-${w}` }));
+    } else {
+      console.log('\nexecutor inside a 128 MB memory cgroup: SKIPPED (cannot create cgroups under /sys/fs/cgroup/memory here)');
+    }
+  }
+  return out;
+}
+
 function parseSize(text: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(text);
   if (m === null) throw new Error(`bad size ${text}`);
