@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TaskRef } from '../src/core/facts.js';
-import type { GcServices, KillOutcome } from '../src/executor/services.js';
+import type { GcServices, KillOutcome } from '../src/services/services.js';
 import { silentLogger } from '../src/log.js';
 import { createServices } from '../src/pool/pool-services.js';
 import { generateAgent } from '../src/sim/dense-agent.js';

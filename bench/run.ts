@@ -1,7 +1,7 @@
-// `npm run bench` entry: scan, deletion, process inspection, peak RSS and the codec's replay
-// bench; each printed as a table and written to bench/results.json (`--quick`: a small version
+// `npm run bench` entry: scan, deletion, process inspection, peak RSS, the codec's replay bench
+// and whole-process plan and collect against their references; each printed as a table and written to bench/results.json (`--quick`: a small version
 // for CI, written to bench/results.quick.json). `--dir <path>` picks where agents are generated;
-// `--only scan --only rss` runs some suites (replay, scan, delete, inspect, rss).
+// `--only scan --only rss` runs some suites (replay, scan, delete, inspect, rss, whole, executor).
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { inspectBench } from './inspect-processes.js';
 import { replayBench } from './replay.js';
 import { rssBench } from './rss.js';
 import { scanBench } from './scan.js';
+import { wholeProcessBench } from './whole-process.js';
+import { executorRssBench } from './executor-rss.js';
 import { printTable, type BenchContext } from './table.js';
 
 const { values } = parseArgs({
@@ -42,6 +44,25 @@ if (wanted('scan')) results.scan = await scanBench(ctx);
 if (wanted('delete')) results.delete = await deleteBench(ctx);
 if (wanted('inspect')) results.inspect = await inspectBench(ctx);
 if (wanted('rss')) results.rss = await rssBench(ctx);
+if (wanted('whole')) results.whole = await wholeProcessBench(ctx);
+if (wanted('executor')) {
+  const rows = await executorRssBench(ctx);
+  printTable(
+    'Whole executor process through one GC run (real executor, agent simulator, fresh agent): peak RSS per worker count',
+    rows.map((r) => ({
+      tasks: r.tasks,
+      workers: String(r.workers),
+      limit: r.memoryLimitMiB === undefined ? '-' : `${r.memoryLimitMiB} MiB`,
+      'peak RSS MiB': r.vmHwmMiB,
+      'idle RSS MiB': r.idleRssMiB ?? '-',
+      'cgroup peak MiB': r.cgroupMaxUsageMiB ?? '-',
+      'OOM kills': r.oomKills ?? '-',
+      'run ms': r.runMs,
+      exit: r.exitCode ?? String(r.signal),
+    })),
+  );
+  results.executor = rows;
+}
 (results.meta as Record<string, unknown>).totalMs = Date.now() - started;
 
 // dist/bench/run.js → <repo>/bench/results*.json. With --only, the other suites' earlier results are kept.

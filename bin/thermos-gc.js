@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Compiled entry point: `npm run build` writes dist/; no TypeScript loader is needed at run time.
-import { main } from '../dist/src/cli/main.js';
+import { tuneHeap } from '../dist/src/heap-tuning.js';
+
+// Before anything else allocates: see src/heap-tuning.ts.
+tuneHeap();
+const { main } = await import('../dist/src/cli/main.js');
 
 // `thermos-gc inspect | head`: a reader that went away is not an error of ours.
 process.stdout.on('error', (err) => {

@@ -1,7 +1,6 @@
 // Durations and limits in one place. Raw flags and environment are compiled into one frozen
 // GcConfig with explicit units; process.env is read only at the edge (the CLI passes it in).
 import { availableParallelism } from 'node:os';
-import type { CgroupLimits } from './core/cgroup.js';
 import { parseCpus, parseDuration, parseInt10, parseShare, parseSize } from './config-values.js';
 import { UsageError } from './errors.js';
 
@@ -164,6 +163,23 @@ export const WORKER_YOUNG_GENERATION_MB = 8;
 export const MIN_WORKER_HEAP_MB = 24;
 /** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
 export const MAX_WORKER_HEAP_MB = 512;
+
+export type CgroupVersion = 'v1' | 'v2';
+
+/** A cgroup's limits as core/cgroup.ts reads them (absent: no limit). */
+export interface CgroupLimits {
+  memoryBytes?: number;
+  memorySource?: string;
+  /** CPUs the quota allows per period (0.2 for 20 ms per 100 ms). */
+  cpu?: number;
+  cpuSource?: string;
+  /** The process's cgroup of each controller, as /proc/self/cgroup names it. */
+  memoryCgroup?: string;
+  cpuCgroup?: string;
+  version?: CgroupVersion;
+  /** Files that exist but could not be read or parsed (not "absent"). */
+  problems?: string[];
+}
 
 /** What the process finds about its box: the core count and its cgroup's limits. */
 export interface BoxFacts {

@@ -1,21 +1,21 @@
 // `thermos-gc collect`: deletes finished tasks of one or more checkpoint roots by age, space and
-// count (the modern form of Thermos' own `gc`), through the executor's sandbox policy and safe
-// parallel deleter. Selection is core/collect-policy; this module scans, measures, asks, deletes.
-import { lstat, stat } from 'node:fs/promises';
+// count (the modern form of Thermos' own `gc`), through the executor's own scan, sandbox policy,
+// deletion step and deleter (its options choose what goes; they do not fork the path). Selection
+// is core/collect-policy; this module scans, measures, asks, deletes.
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, parseDuration, parseSize, rawConfigFromParsed, type GcConfig } from '../config.js';
-import { hasLimit, selectForCollection, type CollectCandidate, type CollectLimits } from '../core/collect-policy.js';
-import type { DeletionTarget, TaskFacts } from '../core/facts.js';
+import { hasLimit, selectForCollection, type CollectLimits } from '../core/collect-policy.js';
+import type { TaskFacts } from '../core/facts.js';
 import { UsageError, errorMessage } from '../errors.js';
-import { createLocalServices } from '../executor/local-services.js';
-import type { GcServices } from '../executor/services.js';
-import { taskFilePath } from '../io/checkpoint-paths.js';
-import { measureTask, type TaskSizes } from '../io/task-sizes.js';
-import { mapBounded } from '../map-bounded.js';
+import { deleteTasks } from '../executor/delete-tasks.js';
 import { createLogger } from '../log.js';
-import { formatCollectPlan, formatCollectResult, type CollectJson } from '../report/collect-report.js';
+import { quietLogger } from '../services/quiet-logger.js';
+import { createServices, type PooledServices } from '../pool/pool-services.js';
+import { alreadyCollectedNote, formatCollectPlan, formatCollectResult, type CollectJson } from '../report/collect-report.js';
 import { createProgress } from '../report/progress.js';
+import { collectCandidates, measureInto } from './collect-candidates.js';
 import type { CliIo } from './io.js';
 
 export const COLLECT_HELP = `usage: thermos-gc collect [options] [TASK_ID ...]
@@ -41,7 +41,9 @@ what goes (the sandbox always):
   --dry-run              show the plan and delete nothing
   --yes, -y              delete without asking (otherwise a terminal is needed to confirm)
   --json                 print one JSON object: selected, tasks, deleted, freed_bytes,
-                         freed_inodes, refused
+                         freed_inodes, refused. With --yes and --delete-metadata and no
+                         --max-space, a deleted task's sizes are what its deletion freed (its
+                         trees are walked once, by the deleter)
   --checkpoint-root DIR  (repeatable) @default /var/run/thermos
   --mesos-root DIR       @default /var/lib/mesos; sandboxes are deleted only under --sandbox-root
                          (default: the Mesos root)
@@ -120,19 +122,6 @@ async function assertRoots(roots: readonly string[]): Promise<void> {
   }
 }
 
-export interface MeasuredTask {
-  facts: TaskFacts;
-  ageMs: number;
-  sizes: TaskSizes;
-}
-
-/** Age from the runner checkpoint's mtime; without one, from the task file's. */
-async function ageOf(f: TaskFacts, nowMs: number): Promise<number> {
-  let mtime = f.runnerMtimeMs;
-  if (mtime === undefined) mtime = await lstat(taskFilePath(f.root, f.state, f.taskId)).then((s) => s.mtimeMs, () => nowMs);
-  return Math.max(0, nowMs - mtime);
-}
-
 /** Reads a y/yes line from a terminal; anything else (or end of input) is no. */
 async function confirm(io: CliIo, question: string): Promise<boolean> {
   io.stderr.write(question);
@@ -154,51 +143,60 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(COLLECT_HELP);
     return 0;
   }
-  const { config, limits } = opts;
+  const { config } = opts;
   await assertRoots(config.checkpointRoots);
   const logger = createLogger({ level: 'warn', stderr: io.stderr });
-  const services: GcServices = createLocalServices({ config, logger });
-  const nowMs = Date.now();
+  // The executor's scanner, measurer and deleter: the pool (started only for work larger than
+  // one batch), or the main thread with --workers 0.
+  const services = createServices(config, logger);
+  try {
+    return await collect(opts, services, io);
+  } finally {
+    await services.close();
+  }
+}
 
+async function collect(opts: CollectOptions, services: PooledServices, io: CliIo): Promise<number> {
+  const { config, limits } = opts;
+  const nowMs = Date.now();
   const listing = await services.listTasks(config.checkpointRoots);
-  const allFacts = await services.readFacts(listing.refs);
-  const linked = await services.linkedExecutors();
+  const [allFacts, linked] = await Promise.all([services.readFacts(listing.refs), services.linkedExecutors()]);
   const refused: Record<string, string> = {};
   const named = new Set(opts.named);
-  for (const id of named) if (!allFacts.some((f) => f.taskId === id)) refused[id] = 'not found in any checkpoint root';
+  const known = new Set(allFacts.map((f) => f.taskId));
+  for (const id of named) if (!known.has(id)) refused[id] = 'not found in any checkpoint root';
 
   let linkedSkipped = 0;
-  const candidatesFacts: TaskFacts[] = [];
+  const eligible: TaskFacts[] = [];
+  const others: TaskFacts[] = [];
   for (const f of allFacts) {
-    if (named.size > 0 && !named.has(f.taskId)) continue;
-    if (f.state !== 'finished') {
-      if (named.has(f.taskId)) refused[f.taskId] = 'task is active';
-      continue;
-    }
-    if (linked.has(f.taskId) && !opts.includeLinked) {
-      if (named.has(f.taskId)) refused[f.taskId] = 'executor still linked (use --include-linked)';
+    let why: string | undefined;
+    if (named.size > 0 && !named.has(f.taskId)) why = '';
+    else if (f.state !== 'finished') why = 'task is active';
+    else if (linked.has(f.taskId) && !opts.includeLinked) {
+      why = 'executor still linked (use --include-linked)';
       linkedSkipped++;
-      continue;
     }
-    candidatesFacts.push(f);
+    if (why === undefined) eligible.push(f);
+    else {
+      others.push(f);
+      if (why !== '' && named.has(f.taskId)) refused[f.taskId] = why;
+    }
   }
 
-  const measuring = createProgress({ stream: io.stderr, total: candidatesFacts.length, label: 'measuring' });
-  const measured: MeasuredTask[] = await mapBounded(candidatesFacts, 8, async (f) => {
-    const sizes = await measureTask({ taskId: f.taskId, sandbox: f.sandbox, logPaths: services.logPaths(f), metadataPaths: services.metadataPaths(f) });
-    measuring.tick();
-    return { facts: f, ageMs: await ageOf(f, nowMs), sizes };
-  });
-  measuring.done();
-
-  const candidates: CollectCandidate[] = measured.map((m) => ({
-    taskId: m.facts.taskId,
-    ageMs: m.ageMs,
-    sandboxBytes: m.sizes.sandbox.bytes,
-    logBytes: m.sizes.logs.bytes,
-    metadataBytes: m.sizes.metadata.bytes,
-  }));
+  // Sizes decide nothing and nothing is shown before the deletion: the deleter reports them.
+  const sizesFromDeletion = opts.json && opts.yes && !opts.dryRun && limits.deleteMetadata && limits.maxSpaceBytes === undefined;
+  const measuring = createProgress({ stream: io.stderr, total: eligible.length, label: 'measuring' });
+  const scan = await collectCandidates(services, eligible, others, limits, nowMs, measuring, { measure: !sizesFromDeletion });
+  const { candidates } = scan;
   const selection = selectForCollection(candidates, limits);
+  if (sizesFromDeletion) {
+    // Only the kept candidates are measured (the JSON lists them with their sizes).
+    const selected = new Set(selection.selected);
+    const keptOnes = candidates.filter((c) => !selected.has(c.taskId)).map((c) => ({ f: scan.facts.get(c.taskId) as TaskFacts, c }));
+    if (keptOnes.length > 0) await measureInto(services, keptOnes, others, limits, measuring);
+  }
+  measuring.done();
   const result: CollectJson = {
     selected: selection.selected,
     tasks: Object.fromEntries(
@@ -221,7 +219,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return code;
   };
 
-  if (!opts.json) io.stdout.write(formatCollectPlan(result, limits, { linkedSkipped, candidates: candidates.length }));
+  const counts = { linkedSkipped, candidates: candidates.length, alreadyCollected: scan.alreadyCollected.length };
+  if (!opts.json) io.stdout.write(formatCollectPlan(result, limits, counts));
+  else if (scan.alreadyCollected.length > 0) io.stderr.write(`${alreadyCollectedNote(scan.alreadyCollected.length)}\n`);
   if (!hasLimit(limits) && named.size === 0) return finish(0, 'no --max-age, --max-space, --max-tasks or task id given: nothing selected');
   if (opts.dryRun || selection.selected.length === 0) return finish(0);
   if (!opts.yes) {
@@ -229,67 +229,57 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (!(await confirm(io, `delete ${selection.selected.length} task(s)? [y/N] `))) return finish(0, 'not deleting: declined');
   }
 
-  await deleteSelection(services, config, allFacts, selection.selected, limits, result, io);
-  const failed = selection.selected.filter((id) => !result.deleted.includes(id));
-  return finish(failed.length === 0 ? 0 : 1);
+  await deleteSelection(services, allFacts, scan.facts, selection.selected, limits, result, io, sizesFromDeletion);
+  const done = new Set(result.deleted);
+  return finish(selection.selected.every((id) => done.has(id)) ? 0 : 1);
 }
 
+/**
+ * Deletes the selection through the executor's deletion step (sandbox policy, targets, deleter,
+ * outcome), with collect's options choosing what goes. Every task not selected is kept.
+ */
 async function deleteSelection(
-  services: GcServices,
-  config: GcConfig,
+  services: PooledServices,
   allFacts: readonly TaskFacts[],
+  facts: ReadonlyMap<string, TaskFacts>,
   selected: readonly string[],
   limits: CollectLimits,
   result: CollectJson,
   io: CliIo,
+  sizesFromDeletion: boolean,
 ): Promise<void> {
-  const chosen = new Set(selected);
-  const byId = new Map(allFacts.map((f) => [f.taskId, f]));
-  // Kept: every task not selected, active ones included.
-  const decisions = services.decideSandboxes(
-    selected.map((id) => ({ taskId: id, sandbox: byId.get(id)?.sandbox })),
-    allFacts.filter((f) => !chosen.has(f.taskId)).map((f) => ({ taskId: f.taskId, sandbox: f.sandbox })),
-  );
   const why = new Map<string, string[]>();
   const note = (id: string, text: string): void => void why.set(id, [...(why.get(id) ?? []), text]);
-  for (const r of decisions.refused) note(r.taskId, r.path === undefined ? r.reason : `sandbox ${r.path}: ${r.reason}`);
-
-  const targets: DeletionTarget[] = selected.map((id) => {
-    const f = byId.get(id) as TaskFacts;
-    const t: DeletionTarget = {
-      taskId: id,
-      reason: `collect-${result.tasks[id]?.reason ?? 'named'}`,
-      logPaths: limits.deleteLogs ? services.logPaths(f) : [],
-      metadataPaths: limits.deleteMetadata ? services.metadataPaths(f) : [],
-    };
-    const sandbox = decisions.approved.get(id);
-    if (sandbox !== undefined) t.sandbox = sandbox;
-    return t;
-  });
-
-  const progress = createProgress({ stream: io.stderr, total: targets.length, label: 'deleting' });
-  const chunk = Math.max(1, config.deleteParallelism * 4);
-  for (let i = 0; i < targets.length; i += chunk) {
-    const part = targets.slice(i, i + chunk);
-    const results = await services.deleteTargets(part);
-    const byTask = new Map(results.map((r) => [r.taskId, r]));
-    for (const t of part) {
-      const r = byTask.get(t.taskId);
-      if (r === undefined) {
-        note(t.taskId, 'deleter returned no result');
-        continue;
-      }
-      result.freed_bytes += r.bytesFreed;
-      result.freed_inodes += r.inodesFreed;
-      // A log directory others still use is left in place by design: not a refusal.
-      for (const x of r.refused) if (!(x.reason === 'not-empty' && t.logPaths.includes(x.path))) note(t.taskId, `${x.path}: ${x.reason}`);
-      for (const e of r.errors) note(t.taskId, `error: ${e.message}`);
-      const gone = new Set(r.deleted);
-      const wanted = [...(t.sandbox === undefined ? [] : [t.sandbox]), ...t.metadataPaths];
-      if (r.errors.length === 0 && wanted.length > 0 && wanted.every((p) => gone.has(p))) result.deleted.push(t.taskId);
-    }
-    progress.tick(part.length);
-  }
+  const progress = createProgress({ stream: io.stderr, total: selected.length, label: 'deleting' });
+  await deleteTasks(
+    {
+      ids: selected,
+      facts,
+      kept: allFacts,
+      reasonOf: (id) => `collect-${result.tasks[id]?.reason ?? 'named'}`,
+      parts: { logs: limits.deleteLogs, metadata: limits.deleteMetadata },
+      onTask: (t) => {
+        result.freed_bytes += t.bytes;
+        result.freed_inodes += t.inodes;
+        const entry = result.tasks[t.taskId];
+        if (sizesFromDeletion && entry !== undefined && t.freedByKind !== undefined) {
+          entry.sandbox_bytes = t.freedByKind.sandbox;
+          entry.log_bytes = t.freedByKind.log;
+          entry.metadata_bytes = t.freedByKind.metadata;
+        }
+        for (const r of t.policyRefused) note(t.taskId, r.path === undefined ? r.reason : `sandbox ${r.path}: ${r.reason}`);
+        // A log directory others still use is left in place by design: not a refusal.
+        for (const x of t.refused) if (x.reason !== 'not-empty') note(t.taskId, `${x.path}: ${x.reason}`);
+        for (const e of t.errors) note(t.taskId, `error: ${e.message}`);
+        // Done when what identifies the task is gone, its approved sandbox too, with no error.
+        if (t.deleted && (!t.sandboxApproved || t.sandboxGone) && t.errors.length === 0) result.deleted.push(t.taskId);
+        progress.tick();
+      },
+    },
+    services,
+    // Everything deleteTasks would log is in collect's own output (deleted, refused, freed).
+    quietLogger(),
+  );
   progress.done();
   for (const [id, reasons] of why) result.refused[id] = reasons.join('; ');
 }

@@ -10,13 +10,13 @@ import { UsageError, errorMessage } from '../errors.js';
 import { GcExecutor } from '../executor/gc-executor.js';
 import { GcMetrics } from '../executor/metrics.js';
 import { GcPrometheus } from '../executor/prometheus.js';
-import type { GcServices } from '../executor/services.js';
+import type { GcServices } from '../services/services.js';
 import { AUTH_TOKEN_VARIABLE, parseMesosEnv, type MesosExecutorEnv } from '../io/mesos/env.js';
 import { DRIVER_EXIT_OK, MesosHttpDriver } from '../io/mesos/http-driver.js';
 import { systemClock } from '../io/system-clock.js';
 import { startMetricsServer, type MetricsServer } from '../io/metrics-server.js';
 import { createLogger, type Logger } from '../log.js';
-import { buildServices } from '../executor/build-services.js';
+import { buildServices } from '../pool/build-services.js';
 import type { CliIo } from './io.js';
 import { isDirectory } from '../io/is-directory.js';
 

@@ -1,26 +1,26 @@
 // `thermos-gc plan`: what a GC task with the given scheduler map would do on this node, with no
-// side effects (nothing is killed, deleted or sent). Reads the same facts a run reads and applies
-// the same pure decisions, assuming every kill and deletion succeeds.
+// side effects (nothing is killed, deleted or sent). Scans through the same services as a run
+// (the pool, or inline with `--workers 0`), and applies the same pure decisions, assuming every
+// kill and deletion succeeds.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
 import type { TaskFacts } from '../core/facts.js';
-import { planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
+import { describePlanItem, planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
 import { describeKillBudgetExceeded } from '../core/kill-budget.js';
 import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
 import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
-import { scanMesosRoot, linkedTaskIds } from '../io/executor-detector.js';
-import { detectTasks } from '../io/task-detector.js';
-import { readTaskFacts } from '../io/task-facts-reader.js';
-import { mapBounded } from '../map-bounded.js';
-import type { CliIo } from './io.js';
+import { quietLogger } from '../services/quiet-logger.js';
+import { createServices } from '../pool/pool-services.js';
+import { oneShotScanConfig, type CliIo } from './io.js';
 
 const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
                        --retained FILE|- [--now EPOCH_S] [--minimum-kill-age DUR] [--json]
 
 Shows what a GC task would do, with no side effects. --retained is the scheduler's view as JSON,
 {"task_id": "RUNNING", ...} (ScheduleStatus names); '-' reads it from stdin. --now (epoch
-seconds, default now) is when the GC task is taken to be received.
+seconds, default now) is when the GC task is taken to be received. Checkpoints are read on this
+thread unless --workers N (or THERMOS_GC_WORKERS) asks for worker threads.
 `;
 
 export interface PlanOutput {
@@ -66,18 +66,27 @@ export interface PlanScan {
 
 /** Reads every local task's facts and the linked executors; a missing root is a usage error. */
 export async function scanForPlan(config: GcConfig): Promise<PlanScan> {
-  let detected;
+  const services = createServices(config, quietLogger());
   try {
-    detected = await detectTasks(config.checkpointRoots);
-  } catch (err) {
-    if (err instanceof ThermosGcError && err.code === 'ERR_CONFIG') throw new UsageError(err.message);
-    throw err;
+    let listing;
+    try {
+      listing = await services.listTasks(config.checkpointRoots);
+    } catch (err) {
+      if (err instanceof ThermosGcError && err.code === 'ERR_CONFIG') throw new UsageError(err.message);
+      throw err;
+    }
+    // The Mesos walk and the checkpoint reads share the threads.
+    const linkedP = services.linkedExecutors().catch((err: unknown) => {
+      if (err instanceof ThermosGcError && err.code === 'ERR_MESOS_ROOT_MISSING') throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
+      throw err;
+    });
+    const [linked, read] = await Promise.all([linkedP, services.readFacts(listing.refs)]);
+    const facts = new Map<string, TaskFacts>();
+    for (const f of read) facts.set(f.taskId, f);
+    return { facts, linked };
+  } finally {
+    await services.close();
   }
-  const mesos = await scanMesosRoot(config.mesosRoot);
-  if (!mesos.rootExists) throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
-  const facts = new Map<string, TaskFacts>();
-  for (const f of await mapBounded(detected.tasks, 32, (r) => readTaskFacts(r))) facts.set(f.taskId, f);
-  return { facts, linked: linkedTaskIds(mesos.executors) };
 }
 
 /** The plan of one GC task, as `plan --json` prints it. */
@@ -130,7 +139,7 @@ function summary(plan: ReconcilePlan, out: PlanOutput, scan: PlanScan): string {
     ...plan.noAction.map((i): [string, string, PlanItem] => [i.taskId, 'leave', i]),
   ].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   lines.push('');
-  for (const [taskId, what, i] of decisions) lines.push(`${taskId}: ${what} (${i.reason}): ${i.detail}`);
+  for (const [taskId, what, i] of decisions) lines.push(`${taskId}: ${what} (${i.reason}): ${describePlanItem(i)}`);
   const gcOnly = out.garbage_collect.filter((id) => !plan.localGc.some((i) => i.taskId === id));
   for (const id of gcOnly) lines.push(`${id}: delete (finished-unlinked): finished locally and Mesos no longer keeps its executor`);
   return `${lines.join('\n')}\n`;
@@ -158,7 +167,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const config = compileConfig(rawConfigFromParsed(values), io.env);
+  const config = oneShotScanConfig(compileConfig(rawConfigFromParsed(values), io.env), values, io.env);
   const retainedArg = values.retained;
   if (typeof retainedArg !== 'string') throw new UsageError('--retained FILE|- is required');
   let startMs = Date.now();

@@ -8,8 +8,9 @@
 // unlimited v1 memory cgroup reads PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages);
 // an unlimited cpu one reads cfs_quota_us -1. cgroup v2: one hierarchy, `memory.max` and `cpu.max`
 // ("max" = none, "<quota> <period>").
+import type { CgroupLimits, CgroupVersion } from '../config.js';
 
-export type CgroupVersion = 'v1' | 'v2';
+export type { CgroupLimits, CgroupVersion } from '../config.js';
 
 export interface ProcCgroupEntry {
   hierarchyId: number;
@@ -162,16 +163,3 @@ export function tightest(found: ReadonlyArray<FoundLimit | undefined>): FoundLim
 }
 
 /** What the cgroup allows this process, as found. Absent fields: no limit (or no cgroup). */
-export interface CgroupLimits {
-  memoryBytes?: number;
-  memorySource?: string;
-  /** CPUs the quota allows per period (0.2 for 20 ms per 100 ms). */
-  cpu?: number;
-  cpuSource?: string;
-  /** The process's cgroup of each controller, as /proc/self/cgroup names it. */
-  memoryCgroup?: string;
-  cpuCgroup?: string;
-  version?: CgroupVersion;
-  /** Files that exist but could not be read or parsed (not "absent"). */
-  problems?: string[];
-}

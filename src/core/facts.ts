@@ -1,6 +1,7 @@
 // The compact plain data that flows from the scan (often a worker thread) to the decisions on
 // the main thread. Stable shapes, no class instances: it crosses structured clone.
 import type { ErrorRecord } from '../errors.js';
+import { isStrictlyInside } from './sandbox-policy.js';
 
 export type LocalState = 'active' | 'finished';
 
@@ -29,7 +30,11 @@ export interface TaskFacts extends TaskRef {
   user?: string;
   uid?: number;
   launchTimeMs?: number;
-  /** Task statuses in checkpoint order (first = start, last = current state). */
+  /**
+   * Task statuses in checkpoint order (first = start, last = current state). The scan that every
+   * command shares keeps only the ones decisions read (`decisionStatuses`): a task that restarted
+   * many times does not carry its whole history through a run.
+   */
   statuses: StatusFact[];
   /** Process name → number of runs recorded (for log paths: <logDir>/<process>/<run>/). */
   processRuns?: Record<string, number>;
@@ -49,11 +54,73 @@ export interface DeletionTarget {
 
 export interface DeletionResult {
   taskId: string;
-  /** Paths that are gone after this run (deleted now, or already absent). */
+  /**
+   * Paths that are gone after this run (deleted now, or already absent). A path inside a listed
+   * directory may be left out (the pool returns only the outermost ones): test with `isGone`.
+   */
   deleted: string[];
   /** Paths refused at deletion time (symlink, other filesystem, ...), with why. */
   refused: Array<{ path: string; reason: string }>;
   errors: ErrorRecord[];
   bytesFreed: number;
   inodesFreed: number;
+  /** Entries removed (files and links unlinked; directories removed), when the caller asked. */
+  filesRemoved?: number;
+  dirsRemoved?: number;
+  /** bytesFreed split by what was deleted, when the caller asked. */
+  freedByKind?: { sandbox: number; log: number; metadata: number };
+}
+
+/** Allocated bytes (st_blocks × 512, as `du` counts them) and inodes. */
+export interface SizeTally {
+  bytes: number;
+  inodes: number;
+}
+
+/** What deleting one task would free, per part. */
+export interface TaskSizes {
+  sandbox: SizeTally;
+  logs: SizeTally;
+  metadata: SizeTally;
+}
+
+/**
+ * The statuses of a replayed stream that decisions read: the first (when the task started), the
+ * last (its current state), the first status naming the last runner (when that runner started,
+ * with its pid and uid) and the last status before it that names a runner. The last runner as
+ * `core/orphans.lastRunnerOf` finds it is the same over these as over the whole list: a change of
+ * runner pid marks a new runner, and the kept status before it names a different pid.
+ */
+export function decisionStatuses<T extends { runnerPid?: number | undefined }>(all: readonly T[]): T[] {
+  const n = all.length;
+  if (n <= 4) return all.slice();
+  let lastPid: number | undefined;
+  let lastStart = -1;
+  let beforeStart = -1;
+  let lastNamed = -1;
+  for (let i = 0; i < n; i++) {
+    const pid = (all[i] as T).runnerPid;
+    if (pid === undefined) continue;
+    if (pid !== lastPid) {
+      beforeStart = lastNamed;
+      lastStart = i;
+      lastPid = pid;
+    }
+    lastNamed = i;
+  }
+  const keep = [0];
+  for (const i of [beforeStart, lastStart, n - 1]) if (i > (keep[keep.length - 1] as number)) keep.push(i);
+  return keep.map((i) => all[i] as T);
+}
+
+/** The paths not inside another of the list: what a deletion's one log line names. */
+export function outermostPaths(paths: readonly string[]): string[] {
+  return paths.filter((p) => !paths.some((q) => q !== p && isStrictlyInside(p, q)));
+}
+
+/** Whether `p` is gone by a deletion result's `deleted`: listed itself, or a directory holding it is. */
+export function goneBy(deleted: ReadonlySet<string>, p: string): boolean {
+  if (deleted.has(p)) return true;
+  for (let cut = p.lastIndexOf('/'); cut > 0; cut = p.lastIndexOf('/', cut - 1)) if (deleted.has(p.slice(0, cut))) return true;
+  return false;
 }

@@ -1,7 +1,7 @@
 // The reconciliation table of domain.md §6: the scheduler's view of this node against what is on
 // disk, as a plan where every item says why. Pure: the caller supplies the facts and the time the
 // GC task was received; executing the plan (kills, updates, deletions) is the shell's job.
-import type { TaskFacts } from './facts.js';
+import type { LocalState, TaskFacts } from './facts.js';
 import { checkKillBudget, type KillBudgetExceeded } from './kill-budget.js';
 import type { MesosTaskState } from './states.js';
 import {
@@ -30,11 +30,21 @@ export type ReconcileReason =
   | 'kill-budget-exceeded' // would be killed, but the kill budget holds every kill back
   | 'unsafe-task-id'; // an id that is not a safe path component: never acted on locally
 
+/**
+ * One decision. No prose is stored: at 10,000 tasks that was 10,000 strings built for log lines
+ * mostly never written; `describePlanItem` derives the text from these fields when it is logged.
+ */
 export interface PlanItem {
   taskId: string;
   reason: ReconcileReason;
-  /** Human text, for logs and `plan`. */
-  detail: string;
+  /** How the task is known locally; undefined when only the scheduler knows it. */
+  local: LocalState | undefined;
+  /** The scheduler's ScheduleStatus; undefined when it does not list the task. */
+  scheduled: number | undefined;
+  /** The runner checkpoint could not be replayed (it has no statuses). */
+  unreplayable: boolean;
+  /** For 'kill-budget-exceeded': why the kill would have been made. */
+  heldBack: ReconcileReason | undefined;
 }
 
 export interface PlannedUpdate extends PlanItem {
@@ -72,6 +82,23 @@ export interface ReconcileInput {
   killBudget: number;
 }
 
+function planItem(taskId: string, reason: ReconcileReason, local: LocalState | undefined, scheduled: number | undefined, unreplayable: boolean): PlanItem {
+  return { taskId, reason, local, scheduled, unreplayable, heldBack: undefined };
+}
+
+/** One literal, one shape: a spread (`{ ...item, ... }`) measured ~1 KiB of allocation per update. */
+function plannedUpdate(
+  taskId: string,
+  reason: ReconcileReason,
+  local: LocalState | undefined,
+  scheduled: number | undefined,
+  scheduleStatus: number,
+  mesosState: MesosTaskState,
+  message: string,
+): PlannedUpdate {
+  return { taskId, reason, local, scheduled, unreplayable: false, heldBack: undefined, scheduleStatus, mesosState, message };
+}
+
 const FINISH_DETECTED = 'Task finish detected by GC executor.';
 const NO_TRACE = 'GC executor found no trace of task.';
 
@@ -94,73 +121,60 @@ export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKill
 export function reconcile(input: ReconcileInput): ReconcilePlan {
   const { retained, facts, startMs, minimumKillAgeMs } = input;
   const plan: ReconcilePlan = { terminate: [], localGc: [], remoteGc: [], updates: [], staleIfKillFails: [], noAction: [] };
-  const item = (taskId: string, reason: ReconcileReason, detail: string): PlanItem => ({ taskId, reason, detail });
-
-  for (const [taskId, local] of facts) {
+  // A loop body per task, not an iterator entry and a closure per task (10,000 of each at 10k).
+  const decideLocal = (local: TaskFacts, taskId: string): void => {
     const status = retained.get(taskId);
     const sched: ScheduleClass | 'absent' = status === undefined ? 'absent' : classifyScheduleStatus(status);
-    const said = status === undefined ? 'not listed by the scheduler' : `scheduler says ${statusName(status)}`;
+    const unreplayable = local.statuses.length === 0;
     if (!isSafeTaskId(taskId)) {
-      plan.noAction.push(item(taskId, 'unsafe-task-id', `task id is not a safe path component; ${said}`));
-      continue;
+      plan.noAction.push(planItem(taskId, 'unsafe-task-id', local.state, status, unreplayable));
+      return;
     }
     const stale = isStale(local, startMs, minimumKillAgeMs);
     if (local.state === 'active') {
       if (sched === 'active' || sched === 'starting') {
-        plan.noAction.push(item(taskId, 'in-sync', `active locally, ${said}`));
+        plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
       } else if (isOldEnoughToKill(local, startMs, minimumKillAgeMs)) {
-        const reason = sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown';
-        plan.terminate.push(item(taskId, reason, `active locally, ${said}, started more than the minimum kill age ago`));
+        plan.terminate.push(planItem(taskId, sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown', local.state, status, unreplayable));
         if (stale) plan.staleIfKillFails.push({ taskId });
       } else if (stale) {
-        const why = local.statuses.length === 0 ? 'checkpoint unreplayable' : 'too young to kill';
-        plan.localGc.push(item(taskId, 'stale-checkpoint', `active locally, ${said}, ${why}, runner checkpoint stale`));
-      } else if (local.statuses.length === 0) {
-        plan.noAction.push(item(taskId, 'unreadable-fresh', `active locally, ${said}, checkpoint unreplayable but recently written`));
+        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
+      } else if (unreplayable) {
+        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(item(taskId, 'too-young', `active locally, ${said}, started within the minimum kill age`));
+        plan.noAction.push(planItem(taskId, 'too-young', local.state, status, unreplayable));
       }
-      continue;
+      return;
     }
     // Finished locally.
     if (sched === 'absent') {
-      plan.localGc.push(item(taskId, 'finished-unknown', 'finished locally, not listed by the scheduler'));
+      plan.localGc.push(planItem(taskId, 'finished-unknown', local.state, status, unreplayable));
     } else if (sched === 'terminal') {
-      plan.noAction.push(item(taskId, 'in-sync', `finished locally, ${said}`));
+      plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
     } else {
       const last = local.statuses[local.statuses.length - 1];
       if (last !== undefined) {
-        const scheduleStatus = thermosToScheduleStatus(last.state);
-        plan.updates.push({
-          ...item(taskId, 'finish-detected', `finished locally as ${statusName(scheduleStatus)}, ${said}`),
-          scheduleStatus,
-          mesosState: thermosToMesosState(last.state),
-          message: FINISH_DETECTED,
-        });
+        plan.updates.push(plannedUpdate(taskId, 'finish-detected', local.state, status, thermosToScheduleStatus(last.state), thermosToMesosState(last.state), FINISH_DETECTED));
       } else if (stale) {
-        plan.localGc.push(item(taskId, 'stale-checkpoint', `finished locally, ${said}, checkpoint unreplayable and stale`));
+        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(item(taskId, 'unreadable-fresh', `finished locally, ${said}, checkpoint unreplayable but recently written`));
+        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       }
     }
-  }
+  };
+  facts.forEach(decideLocal);
 
-  for (const [taskId, status] of retained) {
-    if (facts.has(taskId)) continue;
+  retained.forEach((status, taskId) => {
+    if (facts.has(taskId)) return;
     const cls = classifyScheduleStatus(status);
     if (cls === 'terminal') {
-      plan.remoteGc.push(item(taskId, 'scheduler-only-terminal', `no local trace, scheduler says ${statusName(status)}`));
+      plan.remoteGc.push(planItem(taskId, 'scheduler-only-terminal', undefined, status, false));
     } else if (cls === 'active') {
-      plan.updates.push({
-        ...item(taskId, 'no-trace', `no local trace, scheduler says ${statusName(status)}`),
-        scheduleStatus: ScheduleStatus.LOST,
-        mesosState: 'TASK_LOST',
-        message: NO_TRACE,
-      });
+      plan.updates.push(plannedUpdate(taskId, 'no-trace', undefined, status, ScheduleStatus.LOST, 'TASK_LOST', NO_TRACE));
     } else {
-      plan.noAction.push(item(taskId, 'scheduler-starting', `no local trace, scheduler says ${statusName(status)}`));
+      plan.noAction.push(planItem(taskId, 'scheduler-starting', undefined, status, false));
     }
-  }
+  });
 
   let active = 0;
   for (const f of facts.values()) if (f.state === 'active') active++;
@@ -172,12 +186,44 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   });
   if (exceeded !== undefined) {
     // Held back tasks are not deleted as stale either: the same doubt about the map applies.
-    for (const t of plan.terminate) plan.noAction.push({ ...t, reason: 'kill-budget-exceeded', detail: `${t.detail}; kill held back by the kill budget` });
+    for (const t of plan.terminate) plan.noAction.push({ ...t, reason: 'kill-budget-exceeded', heldBack: t.reason });
     plan.terminate = [];
     plan.staleIfKillFails = [];
     plan.killBudgetExceeded = exceeded;
   }
   return plan;
+}
+
+/** The human text of a decision (logs, `plan`), from what the item records. */
+export function describePlanItem(i: PlanItem): string {
+  const said = i.scheduled === undefined ? 'not listed by the scheduler' : `scheduler says ${statusName(i.scheduled)}`;
+  switch (i.reason) {
+    case 'unsafe-task-id':
+      return `task id is not a safe path component; ${said}`;
+    case 'in-sync':
+      return `${i.local ?? 'not'} locally, ${said}`;
+    case 'scheduler-terminal':
+    case 'scheduler-unknown':
+      return `active locally, ${said}, started more than the minimum kill age ago`;
+    case 'kill-budget-exceeded':
+      return `${describePlanItem({ ...i, reason: i.heldBack ?? 'scheduler-unknown' })}; kill held back by the kill budget`;
+    case 'stale-checkpoint':
+      return i.local === 'active'
+        ? `active locally, ${said}, ${i.unreplayable ? 'checkpoint unreplayable' : 'too young to kill'}, runner checkpoint stale`
+        : `finished locally, ${said}, checkpoint unreplayable and stale`;
+    case 'unreadable-fresh':
+      return `${i.local ?? 'not'} locally, ${said}, checkpoint unreplayable but recently written`;
+    case 'too-young':
+      return `active locally, ${said}, started within the minimum kill age`;
+    case 'finished-unknown':
+      return 'finished locally, not listed by the scheduler';
+    case 'finish-detected':
+      return `finished locally as ${statusName((i as PlannedUpdate).scheduleStatus)}, ${said}`;
+    case 'scheduler-only-terminal':
+    case 'no-trace':
+    case 'scheduler-starting':
+      return `no local trace, ${said}`;
+  }
 }
 
 export interface GarbageCollectionInput {

@@ -2,7 +2,7 @@
 // or --inode-high/--inode-low are set). Samples each filesystem holding sandbox roots; when one is
 // above its high mark it measures the finished tasks, lets core/disk-pressure pick the oldest
 // eligible ones that bring it under the low mark, and deletes them through the same services
-// (sandbox policy, safe parallel deleter) as a GC run. Returns what was actually deleted.
+// (scanner, measurer, sandbox policy, deletion step) as a GC run. Returns what was actually deleted.
 import { stat, statfs as nodeStatfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
@@ -18,10 +18,8 @@ import {
   type StatfsNumbers,
 } from '../core/disk-pressure.js';
 import { errorMessage } from '../errors.js';
-import { measureTask } from '../io/task-sizes.js';
-import { mapBounded } from '../map-bounded.js';
 import { deleteTasks } from './delete-tasks.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export const DISK_PRESSURE_REASON = 'disk-pressure';
 
@@ -38,7 +36,7 @@ export interface DiskPressureMetrics {
 
 export type DiskPressureServices = Pick<
   GcServices,
-  'listTasks' | 'readFacts' | 'linkedExecutors' | 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets'
+  'listTasks' | 'readFacts' | 'linkedExecutors' | 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets' | 'measureTasks'
 >;
 
 export interface DiskPressureDeps {
@@ -172,7 +170,11 @@ async function measureCandidates(
   linked: ReadonlySet<string>,
   deps: DiskPressureDeps,
 ): Promise<PressureCandidate[]> {
-  return mapBounded(facts, 8, async (f) => {
+  // Only finished tasks can be selected: only they are measured (on the pool, per batch).
+  const finished = facts.filter((f) => f.state === 'finished');
+  const sizes = await deps.services.measureTasks(finished, { device });
+  const sizeOf = new Map(finished.map((f, i) => [f.taskId, sizes[i]]));
+  return facts.map((f) => {
     const c: PressureCandidate = {
       taskId: f.taskId,
       state: f.state,
@@ -181,11 +183,11 @@ async function measureCandidates(
       bytes: 0,
       inodes: 0,
     };
-    if (f.state !== 'finished') return c; // never selected: not worth measuring
-    const paths = { taskId: f.taskId, logPaths: deps.services.logPaths(f), metadataPaths: deps.services.metadataPaths(f) };
-    const sizes = await measureTask(f.sandbox === undefined ? paths : { ...paths, sandbox: f.sandbox }, { device });
-    c.bytes = sizes.sandbox.bytes + sizes.logs.bytes + sizes.metadata.bytes;
-    c.inodes = sizes.sandbox.inodes + sizes.logs.inodes + sizes.metadata.inodes;
+    const s = sizeOf.get(f.taskId);
+    if (s !== undefined) {
+      c.bytes = s.sandbox.bytes + s.logs.bytes + s.metadata.bytes;
+      c.inodes = s.sandbox.inodes + s.logs.inodes + s.metadata.inodes;
+    }
     return c;
   });
 }

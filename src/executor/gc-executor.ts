@@ -12,7 +12,7 @@ import { writeExecutorVars, type GcMetrics } from './metrics.js';
 import { diskPressureEnabled, runDiskPressureGc, type DiskPressureDeps } from './disk-pressure-gc.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import { writeLastRunReport } from './run-report-file.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export type ExecutorState = 'CREATED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 

@@ -6,14 +6,14 @@ import type { TaskFacts, TaskRef } from '../core/facts.js';
 import type { Clock, Driver } from '../core/ports.js';
 import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
-import { deletedTasksToReport, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
+import { deletedTasksToReport, describePlanItem, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
 import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { cpuSecondsBetween, sampleCpu, type CpuSample, type CpuSeconds } from '../io/cpu-usage.js';
 import { deleteTasks } from './delete-tasks.js';
 import type { GcMetrics } from './metrics.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
-import type { GcServices } from './services.js';
+import type { GcServices } from '../services/services.js';
 
 export const GC_FINISHED_MESSAGE = 'Garbage collection finished.';
 
@@ -79,15 +79,9 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const t0 = clock.now();
 
   // Scan.
-  const listing = await services.listTasks(roots);
-  const allFacts = await services.readFacts(listing.refs);
-  const facts = new Map(allFacts.map((f) => [f.taskId, f]));
   const repeats = deps.repeats ?? new RepeatedWarnings();
-  for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
-  // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
-  for (const f of allFacts) {
-    if (f.error !== undefined) repeats.warn(log, `${f.taskId}/${f.error.code}`, { taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
-  }
+  const { facts, seenActive, rejectedNames } = await scan(services, roots, log, repeats);
+  const seenTotal = facts.size;
   const t1 = clock.now();
 
   // Reconcile and report what the scheduler has wrong.
@@ -99,10 +93,12 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     killBudget: config.killBudget,
   });
   for (const u of plan.updates) {
-    log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, u.detail);
+    log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, describePlanItem(u));
     driver.sendStatusUpdate({ taskId: u.taskId, state: u.mesosState, message: u.message });
   }
-  for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, i.detail);
+  if (log.isLevelEnabled('debug')) for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
+  // Most tasks need nothing: their items are not kept for the rest of the run.
+  plan.noAction = [];
   if (plan.killBudgetExceeded !== undefined) {
     metrics.kill_budget_exceeded++;
     log.error({ ...plan.killBudgetExceeded }, describeKillBudgetExceeded(plan.killBudgetExceeded));
@@ -123,7 +119,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     if (outcome?.ok === true) {
       killed.push(t.taskId);
       metrics.kills++;
-      log.info({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome, killedPids: outcome.killedPids }, `killed task: ${t.detail}`);
+      log.info({ taskId: t.taskId, reason: t.reason, outcome: outcome.outcome, killedPids: outcome.killedPids }, `killed task: ${describePlanItem(t)}`);
     } else {
       killFailed.push(t.taskId);
       log.error({ taskId: t.taskId, reason: t.reason, err: outcome?.error }, 'could not kill task');
@@ -135,16 +131,25 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   }
   const t3 = clock.now();
 
-  // Rescan: the kills moved tasks to finished.
+  // Rescan: the kills moved tasks to finished. The facts are updated in place (a killed task's
+  // file is now under finished/): no second copy of them for the deletion.
   const after = await services.listTasks(roots);
   const linked = await linkedOrUnknown(services, log);
   const finishedAfter = new Set<string>();
-  const stateAfter = new Map<string, TaskRef>();
+  const presentAfter = new Set<string>();
+  const missing: TaskRef[] = [];
   for (const ref of after.refs) {
-    stateAfter.set(ref.taskId, ref);
-    if (ref.state === 'finished') finishedAfter.add(ref.taskId);
-    else if (linked !== undefined && !linked.has(ref.taskId)) repeats.warn(log, ref.taskId, { taskId: ref.taskId }, 'active task had its executor sandbox pulled');
+    const f = facts.get(ref.taskId);
+    // The facts' own id strings, not the new listing's: the listing is dropped after this loop.
+    const id = f?.taskId ?? ref.taskId;
+    presentAfter.add(id);
+    if (ref.state === 'finished') finishedAfter.add(id);
+    else if (linked !== undefined && !linked.has(id)) repeats.warn(log, id, { taskId: id }, 'active task had its executor sandbox pulled');
+    // Facts for tasks that appeared between the scans (finished meanwhile, say) are read below.
+    if (f === undefined) missing.push(ref);
+    else if (f.state !== ref.state) f.state = ref.state;
   }
+  after.refs = [];
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
     finishedAfterKills: linked === undefined ? new Set() : finishedAfter,
@@ -153,22 +158,23 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     retained: input.retained,
     remoteGc: ids(plan.remoteGc),
   });
-
-  // Facts for tasks that appeared between the scans (finished meanwhile, say).
-  const missing = [...stateAfter.values()].filter((r) => !facts.has(r.taskId));
   if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
 
-  // The task file is wherever the rescan found it (a killed task moved to finished).
-  const factsNow = new Map<string, TaskFacts>();
+  // From here on a task that stays is only its sandbox (the policy keeps it); its facts go.
+  const going = new Set(gcPlan.garbageCollect);
+  const kept: Array<{ taskId: string; sandbox: string | undefined }> = [];
   for (const [id, f] of facts) {
-    const ref = stateAfter.get(id);
-    factsNow.set(id, ref === undefined || ref.state === f.state ? f : { ...f, state: ref.state });
+    if (going.has(id)) continue;
+    if (presentAfter.has(id)) kept.push({ taskId: id, sandbox: f.sandbox });
+    facts.delete(id);
   }
+  presentAfter.clear();
+  finishedAfter.clear();
   const outcome = await deleteTasks(
     {
       ids: gcPlan.garbageCollect,
-      facts: factsNow,
-      kept: [...factsNow.values()].filter((f) => stateAfter.has(f.taskId)),
+      facts,
+      kept,
       reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     },
@@ -189,13 +195,11 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       : `${GC_FINISHED_MESSAGE} ${describeKillBudgetExceeded(plan.killBudgetExceeded)}.`;
   driver.sendStatusUpdate({ taskId: input.gcTaskId, state: 'TASK_FINISHED', message: finishedMessage });
 
-  let seenActive = 0;
-  for (const f of allFacts) if (f.state === 'active') seenActive++;
   const report: GcRunReport = {
     gcTaskId: input.gcTaskId,
     seenActive,
-    seenFinished: allFacts.length - seenActive,
-    rejectedNames: listing.rejected.length,
+    seenFinished: seenTotal - seenActive,
+    rejectedNames,
     updatesSent: plan.updates.length,
     killed,
     killFailed,
@@ -245,6 +249,29 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     'garbage collection finished',
   );
   return report;
+}
+
+/**
+ * Lists and reads every task. Only the facts map leaves: the listing and the array of facts are
+ * dropped here, not held for the rest of the run.
+ */
+async function scan(
+  services: GcServices,
+  roots: readonly string[],
+  log: Logger,
+  repeats: RepeatedWarnings,
+): Promise<{ facts: Map<string, TaskFacts>; seenActive: number; rejectedNames: number }> {
+  const listing = await services.listTasks(roots);
+  for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
+  const facts = new Map<string, TaskFacts>();
+  let seenActive = 0;
+  for (const f of await services.readFacts(listing.refs)) {
+    facts.set(f.taskId, f);
+    if (f.state === 'active') seenActive++;
+    // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
+    if (f.error !== undefined) repeats.warn(log, `${f.taskId}/${f.error.code}`, { taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+  }
+  return { facts, seenActive, rejectedNames: listing.rejected.length };
 }
 
 /** The linked executors, or undefined (logged) when they cannot be known. */

@@ -55,9 +55,49 @@ function subdirs(dir: string, skip?: string): string[] {
   }
   const out: string[] = [];
   for (const e of entries) {
-    if (e.name !== skip && isDirFollowing(path.join(dir, e.name), e.isSymbolicLink(), e.isDirectory())) out.push(e.name);
+    if (e.name === skip) continue;
+    // Only a link needs its path (to follow it): no join per plain entry.
+    if (e.isSymbolicLink() ? isDirFollowing(path.join(dir, e.name), true, false) : e.isDirectory()) out.push(e.name);
   }
   return out;
+}
+
+/** Whether `runsDir` holds a run directory other than `latest` (stops at the first one). */
+function hasRealRun(runsDir: string): boolean {
+  let entries;
+  try {
+    entries = readdirSync(runsDir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const e of entries) {
+    if (e.name === LATEST) continue;
+    if (e.isSymbolicLink() ? isDirFollowing(path.join(runsDir, e.name), true, false) : e.isDirectory()) return true;
+  }
+  return false;
+}
+
+/**
+ * The task ids whose `thermos-<task_id>` executor has a real run directory, by the same rules as
+ * `walkExecutorRunsSync` + `linkedTaskIds`, without building a record per run (what the scan of
+ * every command needs; one readdir per executor). Sorted.
+ */
+export function linkedTaskIdsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
+  const root = path.resolve(mesosRoot);
+  const out: string[] = [];
+  const slaves = path.join(root, 'slaves');
+  for (const agentId of subdirs(slaves)) {
+    const frameworks = path.join(slaves, agentId, 'frameworks');
+    for (const frameworkId of subdirs(frameworks)) {
+      const executors = path.join(frameworks, frameworkId, 'executors');
+      for (const executorId of subdirs(executors)) {
+        if (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length) continue;
+        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
+        if (hasRealRun(`${executors}/${executorId}/runs`)) out.push(executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
+      }
+    }
+  }
+  return [...new Set(out)].sort();
 }
 
 /** FNV-1a over the UTF-16 code units: a stable shard for a name, whatever order readdir returns. */

@@ -51,6 +51,8 @@ export interface DeleteOptions {
   /** Injected file system (tests simulate faults through it). */
   fs?: DeleterFs;
   onEvent?: (event: DeletionEvent) => void;
+  /** Also report the files and directories removed and the bytes freed per kind, per target. */
+  countEntries?: boolean;
 }
 
 interface Shared {
@@ -63,6 +65,9 @@ interface Shared {
   claims: Map<string, Promise<boolean>>;
   links: Map<string, number>;
   onEvent: ((event: DeletionEvent) => void) | undefined;
+  countEntries: boolean;
+  /** Allowed root → its st_dev, stat'ed once per call. */
+  rootDevs: Map<string, number>;
 }
 
 function segments(p: string): number {
@@ -92,7 +97,7 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
   // Walk down from the root with lstat: no component may be a symlink.
   let parentDev: number;
   try {
-    parentDev = (await sh.fs.stat(root)).dev;
+    parentDev = await rootDev(root, sh);
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'stat', root, err);
@@ -125,14 +130,21 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
       // The sandbox is gone from where the task named it; leftovers of a failed walk stay in the
       // trash (errors recorded) for finishTrash.
       try {
-        await removeDirectory(move.entry, st.dev, ctx);
+        await removeDirectory(move.entry, st.dev, ctx, st);
       } catch (err) {
         recordError(ctx, 'delete trash entry', move.entry, err);
       }
       return true;
     }
   }
-  return removeDirectory(p, st.dev, ctx);
+  return removeDirectory(p, st.dev, ctx, st);
+}
+
+/** The device of an allowed root (a configured path, followed if a link): once per call. */
+async function rootDev(root: string, sh: Shared): Promise<number> {
+  let dev = sh.rootDevs.get(root);
+  if (dev === undefined) sh.rootDevs.set(root, (dev = (await sh.fs.stat(root)).dev));
+  return dev;
 }
 
 /**
@@ -155,12 +167,16 @@ async function deletePath(
   sh: Shared,
   taskId: string,
   listed: ReadonlySet<string>,
+  realDirs: Set<string>,
 ): Promise<boolean> {
   if (!path.isAbsolute(p)) {
     ctx.tally.refused.push({ path: p, reason: 'relative' });
     return false;
   }
   for (const a of ownedAncestors(p, listed, kind === 'log' && isLegacyLogTree(p, taskId))) {
+    // Siblings share ancestors (stdout and stderr of one run, every run of a process): one that
+    // was a real directory moments ago for this target is not lstat'ed again for the next path.
+    if (realDirs.has(a)) continue;
     try {
       if ((await sh.fs.lstat(a)).isSymbolicLink()) {
         // A link this target names itself is unlinked later (never followed): `p` goes with it.
@@ -168,6 +184,7 @@ async function deletePath(
         ctx.tally.refused.push({ path: p, reason: 'symlink-in-path' });
         return false;
       }
+      realDirs.add(a);
     } catch (err) {
       if (isGone(err)) return true;
       recordError(ctx, 'lstat', a, err);
@@ -195,7 +212,7 @@ async function deletePath(
       ctx.tally.refused.push({ path: p, reason: 'mount-point' });
       return false;
     }
-    return removeDirectory(p, st.dev, ctx);
+    return removeDirectory(p, st.dev, ctx, st);
   }
   if (sh.mounts.has(p)) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
@@ -210,6 +227,7 @@ async function deletePath(
     else recordError(ctx, 'rmdir', p, err);
     return false;
   }
+  ctx.tally.dirsRemoved++;
   countFreed(ctx.tally, st);
   return true;
 }
@@ -242,20 +260,30 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
     const sandbox = target.sandbox;
     await one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
   }
+  const sandboxBytes = ctx.tally.bytesFreed;
+  let logBytes = 0;
   const listed = new Set([...target.logPaths, ...target.metadataPaths]);
+  const realDirs = new Set<string>();
   // Deepest first, so files go before the directories that hold them.
   for (const [kind, paths] of [['log', target.logPaths], ['metadata', target.metadataPaths]] as const) {
     const ordered = [...new Set(paths)].sort((a, b) => segments(b) - segments(a));
     for (const p of ordered) {
       if (sh.signal?.aborted === true) break;
-      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed));
+      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed, realDirs));
     }
+    if (kind === 'log') logBytes = ctx.tally.bytesFreed - sandboxBytes;
   }
   if (sh.signal?.aborted === true && !ctx.tally.errors.some((e) => e.message.includes('abort'))) {
     ctx.tally.errors.push({ code: 'ERR_DELETE', message: 'deletion aborted', taskId });
   }
   const { bytesFreed, inodesFreed, refused, errors } = ctx.tally;
-  return { taskId, deleted, refused, errors, bytesFreed, inodesFreed };
+  const result: DeletionResult = { taskId, deleted, refused, errors, bytesFreed, inodesFreed };
+  if (sh.countEntries) {
+    result.filesRemoved = ctx.tally.filesRemoved;
+    result.dirsRemoved = ctx.tally.dirsRemoved;
+    result.freedByKind = { sandbox: sandboxBytes, log: logBytes, metadata: bytesFreed - sandboxBytes - logBytes };
+  }
+  return result;
 }
 
 /**
@@ -275,6 +303,8 @@ export async function deleteTargets(targets: readonly DeletionTarget[], opts: De
     claims: new Map(),
     links: new Map(),
     onEvent: opts.onEvent,
+    countEntries: opts.countEntries === true,
+    rootDevs: new Map(),
   };
   const results: DeletionResult[] = new Array(targets.length);
   let next = 0;

@@ -29,15 +29,11 @@ function toRecord(err: unknown, taskId: string, file: string): ErrorRecord {
 }
 
 function toStatusFacts(summaryStatuses: ReturnType<typeof replayTaskSummary>['statuses']): StatusFact[] {
-  const out: StatusFact[] = [];
+  // Every consumer reads a status as (state, time): a stream with one lacking either cannot be used.
   for (const s of summaryStatuses) {
-    // Every consumer reads a status as (state, time): one without either cannot be used.
-    if (s.state === undefined || s.timestampMs === undefined) {
-      throw new ReplayError('task status without state or timestamp');
-    }
-    out.push({ state: s.state, timestampMs: s.timestampMs, runnerPid: s.runnerPid, runnerUid: s.runnerUid });
+    if (s.state === undefined || s.timestampMs === undefined) throw new ReplayError('task status without state or timestamp');
   }
-  return out;
+  return summaryStatuses.map((s) => ({ state: s.state as number, timestampMs: s.timestampMs as number, runnerPid: s.runnerPid, runnerUid: s.runnerUid }));
 }
 
 export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {

@@ -97,10 +97,13 @@ export interface RemovalTally {
   inodesFreed: number;
   refused: Array<{ path: string; reason: string }>;
   errors: ErrorRecord[];
+  /** Entries this deletion removed (unlinked; rmdir'd): what the one log line per task counts. */
+  filesRemoved: number;
+  dirsRemoved: number;
 }
 
 export function emptyTally(): RemovalTally {
-  return { bytesFreed: 0, inodesFreed: 0, refused: [], errors: [] };
+  return { bytesFreed: 0, inodesFreed: 0, refused: [], errors: [], filesRemoved: 0, dirsRemoved: 0 };
 }
 
 export interface RemovalContext {
@@ -171,22 +174,24 @@ export async function removeNonDirectory(p: string, ctx: RemovalContext, known?:
     recordError(ctx, 'unlink', p, err);
     return false;
   }
+  ctx.tally.filesRemoved++;
   countUnlinked(ctx, st);
   return true;
 }
 
 /**
  * Removes directory `p` and everything in it that is on filesystem `dev` and not a mount.
- * True when `p` is gone afterwards.
+ * True when `p` is gone afterwards. `known` saves the lstat when the caller just made it.
  */
-export async function removeDirectory(p: string, dev: number, ctx: RemovalContext): Promise<boolean> {
+export async function removeDirectory(p: string, dev: number, ctx: RemovalContext, known?: EntryStat): Promise<boolean> {
   if (ctx.mounts.has(p)) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
     return false;
   }
   let st: EntryStat;
   try {
-    st = await ctx.fs.lstat(p);
+    // `known`: the caller lstat'ed this very entry an instant ago (or renamed it into the trash).
+    st = known ?? (await ctx.fs.lstat(p));
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'lstat', p, err);
@@ -205,6 +210,7 @@ export async function removeDirectory(p: string, dev: number, ctx: RemovalContex
     recordError(ctx, 'rmdir', p, err);
     return false;
   }
+  ctx.tally.dirsRemoved++;
   countFreed(ctx.tally, st);
   return true;
 }

@@ -1,7 +1,7 @@
 // Where the heavy jobs run: a Piscina pool (gc-pool.ts) or, with `--workers 0`, inline on the
 // main thread. Either way a failed batch comes back as one typed WorkerError.
 import { ThermosGcError, errorMessage } from '../errors.js';
-import { JOBS, type JobName, type JobTable } from './jobs.js';
+import type { JobName, JobTable } from './jobs.js';
 
 /** `out-of-memory`: the batch's thread reached its heap limit (resourceLimits) and was terminated. */
 export type WorkerFailure = 'crashed' | 'timeout' | 'aborted' | 'failed' | 'out-of-memory';
@@ -46,8 +46,8 @@ export interface JobRunner {
 /** How many items a payload carries, for error messages. */
 export function payloadItems(payload: unknown): number {
   if (Array.isArray(payload)) return payload.length;
-  const p = payload as { targets?: unknown[]; detailsFor?: unknown[] };
-  return p.targets?.length ?? p.detailsFor?.length ?? 0;
+  const p = payload as { targets?: unknown[]; detailsFor?: unknown[]; tasks?: unknown[] };
+  return p.targets?.length ?? p.detailsFor?.length ?? p.tasks?.length ?? 0;
 }
 
 /** Runs the jobs on the calling thread (`--workers 0`). */
@@ -65,6 +65,8 @@ export class InlineJobRunner implements JobRunner {
       this.stats.failures++;
       throw new WorkerError(job, 'aborted', payloadItems(payload), 'aborted before it started');
     }
+    // Loaded on first use: a command whose jobs all run in workers never loads them here.
+    const { JOBS } = await import('./jobs.js');
     const fn = JOBS[job] as (p: JobTable[K]['payload'], signal?: AbortSignal) => Promise<JobTable[K]['result']>;
     try {
       return await fn(payload, opts.signal);

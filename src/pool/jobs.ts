@@ -3,12 +3,17 @@
 // the main thread, which must keep turning its event loop: checkpoints are read with plain
 // syscalls in small slices with a turn of the loop between them, everything else with bounded
 // async concurrency. A worker thread runs the `…InWorker` twins over plain syscalls (sync-io.ts).
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
-import { snapshotProcesses, type ProcessInfo } from '../io/process-table.js';
-import { deleteTargets } from '../io/sandbox-deleter.js';
+//
+// Only the scan's modules load with this one: deletion, measurement, inspect and the process
+// table are imported by the first job that needs them, so `plan` never loads the deleter.
+import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
+import type { ProcessInfo } from '../io/process-table.js';
+import type { TaskPaths } from '../io/task-sizes.js';
 import type { DeleterFs } from '../io/tree-remover.js';
 import type { ExecutorShard } from '../io/executor-detector.js';
-import { linkedExecutorsSync, readFactsSync, syncDeleterFs } from './sync-io.js';
+import { mapBounded } from '../map-bounded.js';
+import type { InspectEntry } from '../report/inspect-report.js';
+import { linkedExecutorsSync, readFactsSync } from './sync-io.js';
 
 export interface DeleteBatch {
   targets: DeletionTarget[];
@@ -28,6 +33,8 @@ export interface JobTable {
   deleteTargets: { payload: DeleteBatch; result: DeletionResult[] };
   snapshotProcesses: { payload: ProcessSnapshotRequest; result: ProcessInfo[] };
   linkedExecutors: { payload: LinkedExecutorsRequest; result: string[] };
+  measureTasks: { payload: MeasureRequest; result: TaskSizes[] };
+  inspectTasks: { payload: TaskRef[]; result: InspectEntry[] };
 }
 export type JobName = keyof JobTable;
 
@@ -35,6 +42,12 @@ export interface LinkedExecutorsRequest {
   mesosRoot: string;
   /** This job's share of the executors; absent: all of them. */
   shard?: ExecutorShard;
+}
+
+export interface MeasureRequest {
+  tasks: TaskPaths[];
+  /** Count only what lies on this device (disk-pressure GC measures one filesystem). */
+  device?: number;
 }
 
 /** Checkpoints read with plain syscalls between two turns of the main thread's event loop. */
@@ -54,12 +67,35 @@ export async function readFactsJob(refs: TaskRef[]): Promise<TaskFacts[]> {
   return out;
 }
 
-function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
-  const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism };
+/** Full replays for `inspect`, in the same slices as the scan's reads. */
+export async function inspectTasksJob(refs: TaskRef[]): Promise<InspectEntry[]> {
+  const { inspectTasksSync } = await import('./sync-jobs.js');
+  const out: InspectEntry[] = [];
+  for (let i = 0; i < refs.length; i += INLINE_SLICE) {
+    for (const e of inspectTasksSync(refs.slice(i, i + INLINE_SLICE))) out.push(e);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
+
+/** Walks a sandbox per task; on the main thread over fs/promises (a tree can be large), 8 at once. */
+export async function measureTasksJob(req: MeasureRequest): Promise<TaskSizes[]> {
+  const { measureTask } = await import('../io/task-sizes.js');
+  const opts = req.device === undefined ? {} : { device: req.device };
+  return mapBounded(req.tasks, 8, (t) => measureTask(t, opts));
+}
+
+async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
+  const { deleteTargets } = await import('../io/sandbox-deleter.js');
+  const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism, countEntries: true };
   if (batch.trashDirName !== undefined) opts.trashDirName = batch.trashDirName;
   if (fs !== undefined) opts.fs = fs;
   if (signal !== undefined) opts.signal = signal;
-  return deleteTargets(batch.targets, opts);
+  const results = await deleteTargets(batch.targets, opts);
+  // Only the outermost gone paths travel back (sandbox, log dir, checkpoint dir, task file):
+  // what is inside them is gone with them, and a dozen paths per task add up at 10,000 tasks.
+  for (const r of results) r.deleted = outermostPaths(r.deleted);
+  return results;
 }
 
 /**
@@ -80,11 +116,16 @@ export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<s
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
 export const readFactsInWorker = readFactsSync;
-export const deleteTargetsInWorker = (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, syncDeleterFs);
+export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, (await import('./sync-jobs.js')).syncDeleterFs);
 export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
+export const measureTasksInWorker = async (req: MeasureRequest): Promise<TaskSizes[]> =>
+  (await import('./sync-jobs.js')).measureTasksSync(req.tasks, req.device === undefined ? {} : { device: req.device });
+export const inspectTasksInWorker = async (refs: TaskRef[]): Promise<InspectEntry[]> => (await import('./sync-jobs.js')).inspectTasksSync(refs);
 
 /** One ps listing plus /proc details for the pids of interest, as plain rows. */
 export async function snapshotProcessesJob(req: ProcessSnapshotRequest): Promise<ProcessInfo[]> {
+  // ps-list and pidusage load with the first snapshot: scans and deletions never need them.
+  const { snapshotProcesses } = await import('../io/process-table.js');
   const snap = await snapshotProcesses({ detailsFor: req.detailsFor });
   return [...snap.processes.values()];
 }
@@ -94,4 +135,6 @@ export const JOBS: { [K in JobName]: (payload: JobTable[K]['payload'], signal?: 
   deleteTargets: deleteTargetsJob,
   snapshotProcesses: snapshotProcessesJob,
   linkedExecutors: linkedExecutorsJob,
+  measureTasks: measureTasksJob,
+  inspectTasks: inspectTasksJob,
 };

@@ -1,4 +1,5 @@
-// Synchronous variants of the scan's and the deleter's file access, for worker threads only.
+// Synchronous variants of the scan's file access (the deleter's, measurement's and inspect's are
+// in sync-jobs.ts), for worker threads and the main thread's short slices.
 // libuv's threadpool (4 threads) is shared by every worker of the process, so async fs calls from
 // several workers queue behind each other, and each costs a threadpool round trip; a worker has
 // nothing else to serve, so plain syscalls are both faster and actually parallel across workers.
@@ -6,45 +7,35 @@
 // with or without workers; this ~125 ms on one thread (floor: open+read+close alone ~60 ms).
 // The semantics stay the reference implementations' own: any checkpoint that does not decode
 // cleanly is handed to readTaskFacts, so error records are exactly the ones it produces.
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { replayTaskSummary } from '../core/checkpoint/replay.js';
-import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
-import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
-import { linkedTaskIds, walkExecutorRunsSync, type ExecutorShard } from '../io/executor-detector.js';
-import { readTaskFacts } from '../io/task-facts-reader.js';
-import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
+import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
+import { isSafeTaskId } from '../core/task-id.js';
+import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads a whole file with one open/fstat/read/close; the scratch buffer is reused (copied out by the decoder's strings). */
+/**
+ * Reads a whole file with one open/fstat/read/close; the scratch buffer is reused (copied out by
+ * the decoder's strings). The buffer always has room for more than fstat's size, so a read that
+ * returns less than it asked for is the end of the (regular) file: no second read to see EOF.
+ */
 function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd);
     if (st.size + 1 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(st.size + 1, scratch.length * 2));
     let n = 0;
-    for (let got = readSync(fd, scratch, n, scratch.length - n, n); got > 0; got = readSync(fd, scratch, n, scratch.length - n, n)) {
+    for (;;) {
+      const want = scratch.length - n;
+      const got = readSync(fd, scratch, n, want, n);
       n += got;
-      if (n === scratch.length) {
-        const bigger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(bigger, 0, 0, n);
-        scratch = bigger;
-      }
+      if (got < want) break;
+      // The file grew past its fstat size: keep reading (a valid prefix or a typed error follows).
+      const bigger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(bigger, 0, 0, n);
+      scratch = bigger;
     }
     return { bytes: scratch.subarray(0, n), mtimeMs: st.mtimeMs };
   } finally {
@@ -52,16 +43,29 @@ function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
   }
 }
 
+/** `<root>/checkpoints`, joined once per root rather than once per task. */
+const checkpointDirs = new Map<string, string>();
+function runnerFile(ref: TaskRef): string | undefined {
+  if (!isSafeTaskId(ref.taskId)) return undefined;
+  let dir = checkpointDirs.get(ref.root);
+  if (dir === undefined) checkpointDirs.set(ref.root, (dir = path.join(ref.root, 'checkpoints')));
+  return `${dir}/${ref.taskId}/runner`;
+}
+
 /** The facts of a cleanly replayable checkpoint, shaped as readTaskFacts shapes them; undefined otherwise. */
 function fastFacts(ref: TaskRef): TaskFacts | undefined {
   try {
-    const { bytes, mtimeMs } = readWhole(runnerCheckpointPath(ref.root, ref.taskId));
+    const file = runnerFile(ref);
+    if (file === undefined) return undefined;
+    const { bytes, mtimeMs } = readWhole(file);
     const summary = replayTaskSummary(bytes);
-    const statuses: StatusFact[] = [];
-    for (const s of summary.statuses) {
-      if (s.state === undefined || s.timestampMs === undefined) return undefined;
-      statuses.push({ state: s.state, timestampMs: s.timestampMs, runnerPid: s.runnerPid, runnerUid: s.runnerUid });
-    }
+    for (const s of summary.statuses) if (s.state === undefined || s.timestampMs === undefined) return undefined;
+    const statuses: StatusFact[] = decisionStatuses(summary.statuses).map((s) => ({
+      state: s.state as number,
+      timestampMs: s.timestampMs as number,
+      runnerPid: s.runnerPid,
+      runnerUid: s.runnerUid,
+    }));
     const h = summary.header;
     return {
       taskId: ref.taskId,
@@ -82,43 +86,28 @@ function fastFacts(ref: TaskRef): TaskFacts | undefined {
   }
 }
 
-/** Facts of a batch, one file at a time; unusual checkpoints go through the reference reader. */
+/**
+ * Facts of a batch, one file at a time; unusual checkpoints go through the reference reader.
+ * Either way only the statuses decisions read are kept (core/facts.ts decisionStatuses): a task
+ * that restarted a thousand times costs the scan four statuses, not a thousand.
+ */
 export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts[]> {
   const out: TaskFacts[] = [];
-  for (const ref of refs) out.push(fastFacts(ref) ?? (await readTaskFacts(ref)));
+  for (const ref of refs) {
+    let f = fastFacts(ref);
+    if (f === undefined) {
+      // The reference reader (and its error records) for what the fast path cannot take.
+      const { readTaskFacts } = await import('../io/task-facts-reader.js');
+      f = await readTaskFacts(ref);
+      f.statuses = decisionStatuses(f.statuses);
+    }
+    out.push(f);
+  }
   return out;
 }
 
 /** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */
 export function linkedExecutorsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
-  const runs = walkExecutorRunsSync(mesosRoot, shard === undefined ? { thermosOnly: true } : { thermosOnly: true, shard });
-  return [...linkedTaskIds(runs)].sort();
+  return linkedTaskIdsSync(mesosRoot, shard);
 }
 
-function sync<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** The deleter's file system over plain syscalls (for worker threads). */
-export const syncDeleterFs: DeleterFs = {
-  lstat: (p) => sync(() => lstatSync(p)),
-  stat: (p) => sync(() => statSync(p)),
-  realpath: (p) => sync(() => realpathSync(p)),
-  readdir: (p) => sync(() => readdirSync(p, { withFileTypes: true })),
-  unlink: (p) => sync(() => unlinkSync(p)),
-  rmdir: (p) => sync(() => rmdirSync(p)),
-  rename: (from, to) => sync(() => renameSync(from, to)),
-  mkdir: (p) => sync(() => void mkdirSync(p, { mode: 0o700 })),
-  mountPoints: () =>
-    sync(() => {
-      try {
-        return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
-      } catch {
-        return [];
-      }
-    }),
-};

@@ -27,10 +27,15 @@ function what(limits: Pick<CollectLimits, 'deleteLogs' | 'deleteMetadata'>): str
   return ['sandbox', ...(limits.deleteLogs ? ['logs'] : []), ...(limits.deleteMetadata ? ['metadata'] : [])].join('+');
 }
 
+/** Tasks an earlier collect already collected (sandbox, and logs if asked, gone; metadata kept). */
+export function alreadyCollectedNote(n: number): string {
+  return `${n} task(s) already collected (sandbox gone, metadata kept): done, not selected again`;
+}
+
 export function formatCollectPlan(
   result: CollectJson,
   limits: CollectLimits,
-  counts: { candidates: number; linkedSkipped: number },
+  counts: { candidates: number; linkedSkipped: number; alreadyCollected?: number },
 ): string {
   const goes = what(limits);
   const rows = result.selected.map((id) => {
@@ -47,6 +52,7 @@ export function formatCollectPlan(
       (counts.linkedSkipped > 0 ? `; ${counts.linkedSkipped} linked task(s) skipped` : '') +
       (result.selected.length > 0 ? `; about ${formatBytes(freed)} to free` : ''),
   ];
+  if ((counts.alreadyCollected ?? 0) > 0) lines.push(alreadyCollectedNote(counts.alreadyCollected ?? 0));
   const table = rows.length === 0 ? '' : formatTable(['TASK', 'AGE', 'SANDBOX', 'LOGS', 'METADATA', 'DELETES', 'REASON'], rows, new Set([1, 2, 3, 4]));
   return `${lines.join('\n')}\n${table}`;
 }

@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runGc } from '../../src/executor/gc-run.js';
-import { createLocalServices } from '../../src/executor/local-services.js';
+import { createLocalServices } from '../../src/services/local-services.js';
 import { GcMetrics } from '../../src/executor/metrics.js';
 import { buildSnapshot } from '../../src/io/process-table.js';
 import { silentLogger } from '../../src/log.js';

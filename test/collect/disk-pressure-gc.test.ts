@@ -7,7 +7,7 @@ import { compileConfig } from '../../src/config.js';
 import { byteShare, fsUsageFromStatfs, type StatfsNumbers } from '../../src/core/disk-pressure.js';
 import { ScheduleStatus } from '../../src/core/states.js';
 import { runDiskPressureGc } from '../../src/executor/disk-pressure-gc.js';
-import { createLocalServices } from '../../src/executor/local-services.js';
+import { createLocalServices } from '../../src/services/local-services.js';
 import { GcMetrics } from '../../src/executor/metrics.js';
 import { silentLogger } from '../../src/log.js';
 import { sandboxOf, writeAgent, type AgentLayout, type TaskSpec } from './fixtures.js';

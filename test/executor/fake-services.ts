@@ -1,6 +1,6 @@
 // An in-memory GcServices: a scripted node (tasks, linked executors, kill results) whose state
 // changes as the run kills and deletes, so tests check the final state like kubelet's GC tests.
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../../src/core/facts.js';
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../../src/core/facts.js';
 import type {
   GcServices,
   KillMode,
@@ -9,7 +9,7 @@ import type {
   SandboxCandidate,
   SandboxDecisions,
   TaskListing,
-} from '../../src/executor/services.js';
+} from '../../src/services/services.js';
 
 export class FakeServices implements GcServices {
   readonly tasks = new Map<string, TaskFacts>();
@@ -98,6 +98,12 @@ export class FakeServices implements GcServices {
       this.tasks.delete(t.taskId);
       return { taskId: t.taskId, deleted: paths, refused: [], errors: [], bytesFreed: 100, inodesFreed: 3 };
     });
+  }
+
+  /** Every task measures 100 bytes of sandbox in 3 inodes (what its deletion frees here). */
+  async measureTasks(facts: readonly TaskFacts[]): Promise<TaskSizes[]> {
+    this.calls.push('measureTasks');
+    return facts.map(() => ({ sandbox: { bytes: 100, inodes: 3 }, logs: { bytes: 0, inodes: 0 }, metadata: { bytes: 0, inodes: 0 } }));
   }
 
   async finishTrash(): Promise<void> {

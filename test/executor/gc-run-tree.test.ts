@@ -6,7 +6,7 @@ import path from 'node:path';
 import { decodeSchedulerMessageDeletedTasks } from '../../src/core/aurora-messages.js';
 import { GcExecutor, MSG_ORPHAN_LOST } from '../../src/executor/gc-executor.js';
 import { runGc } from '../../src/executor/gc-run.js';
-import { createLocalServices } from '../../src/executor/local-services.js';
+import { createLocalServices } from '../../src/services/local-services.js';
 import { GcMetrics } from '../../src/executor/metrics.js';
 import { buildSnapshot } from '../../src/io/process-table.js';
 import { silentLogger } from '../../src/log.js';

@@ -7,7 +7,7 @@ import type { TaskFacts, TaskRef } from '../../src/core/facts.js';
 import { ScheduleStatus } from '../../src/core/states.js';
 import { defaultConfig } from '../../src/config.js';
 import { GcExecutor } from '../../src/executor/gc-executor.js';
-import { ORPHAN_SLICE_TASKS, createLocalServices } from '../../src/executor/local-services.js';
+import { ORPHAN_SLICE_TASKS, createLocalServices } from '../../src/services/local-services.js';
 import { GcMetrics } from '../../src/executor/metrics.js';
 import { readTaskFacts } from '../../src/io/task-facts-reader.js';
 import { silentLogger } from '../../src/log.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskFacts } from '../../src/core/facts.js';
 import { ThermosGcError } from '../../src/errors.js';
-import { detectExecutors, linkedExecutors, scanMesosRoot } from '../../src/io/executor-detector.js';
+import { detectExecutors, linkedExecutors, linkedTaskIdsSync, scanMesosRoot } from '../../src/io/executor-detector.js';
 import { isLegacyLogTree, taskLogPaths } from '../../src/io/log-paths.js';
 import { detectTasks, partitionTasks } from '../../src/io/task-detector.js';
 
@@ -120,6 +120,21 @@ describe('detectExecutors / linkedExecutors', () => {
 
   it('links the task ids of thermos- executors that still have a run', async () => {
     expect([...(await linkedExecutors(mesos))].sort()).toEqual(['live', 'two-runs']);
+  });
+
+  it('the scan walk (no record per run, sharded) links the same task ids', async () => {
+    // A run kept through a link to a directory still links its task; a dangling one does not.
+    const runs = path.join(mesos, 'slaves', 'S1', 'frameworks', 'F1', 'executors');
+    await mkdir(path.join(runs, 'thermos-via-link', 'runs'), { recursive: true });
+    await mkdir(path.join(base, 'linked-run'), { recursive: true });
+    await symlink(path.join(base, 'linked-run'), path.join(runs, 'thermos-via-link', 'runs', 'r1'));
+    await mkdir(path.join(runs, 'thermos-dangling', 'runs'), { recursive: true });
+    await symlink(path.join(base, 'no-such-run'), path.join(runs, 'thermos-dangling', 'runs', 'r1'));
+    const expected = [...(await linkedExecutors(mesos))].sort();
+    expect(expected).toEqual(['live', 'two-runs', 'via-link']);
+    expect(linkedTaskIdsSync(mesos)).toEqual(expected);
+    const sharded = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(mesos, { index, count: 3 }));
+    expect(sharded.sort()).toEqual(expected);
   });
 
   it('a missing work dir is empty, and says so', async () => {

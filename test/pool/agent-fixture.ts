@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig, type GcConfig } from '../../src/config.js';
 import type { DeletionTarget, TaskFacts } from '../../src/core/facts.js';
-import type { GcServices } from '../../src/executor/services.js';
+import type { GcServices } from '../../src/services/services.js';
 import { generateAgent, type DenseAgent, type DenseAgentOptions } from '../../src/sim/dense-agent.js';
 
 export const NOW_MS = 1_750_000_000_000;

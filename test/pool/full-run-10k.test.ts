@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSchedulerMessageDeletedTasks } from '../../src/core/aurora-messages.js';
 import { planOutput, scanForPlan, type PlanOutput } from '../../src/cli/plan.js';
-import { buildServices } from '../../src/executor/build-services.js';
+import { buildServices } from '../../src/pool/build-services.js';
 import { runGc, type GcRunReport } from '../../src/executor/gc-run.js';
 import { GcMetrics } from '../../src/executor/metrics.js';
 import { systemClock } from '../../src/io/system-clock.js';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeletionResult } from '../../src/core/facts.js';
-import { createLocalServices } from '../../src/executor/local-services.js';
+import { createLocalServices } from '../../src/services/local-services.js';
 import { silentLogger } from '../../src/log.js';
 import { createServices, type PooledServices } from '../../src/pool/pool-services.js';
 import type { DenseAgent } from '../../src/sim/dense-agent.js';

@@ -5,7 +5,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScheduleStatus } from '../../src/core/states.js';
-import type { GcServices } from '../../src/executor/services.js';
+import type { GcServices } from '../../src/services/services.js';
 import { deleteTargets } from '../../src/io/sandbox-deleter.js';
 import { DEFAULT_TRASH_DIR_NAME } from '../../src/io/trash.js';
 import { type DeleterFs, nodeDeleterFs } from '../../src/io/tree-remover.js';

@@ -10,7 +10,7 @@ const input = JSON.parse(inputJson);
 const load = (rel) => import(pathToFileURL(path.join(buildRoot, rel)).href);
 const { compileConfig } = await load('src/config.js');
 const { runGc } = await load('src/executor/gc-run.js');
-const { createLocalServices } = await load('src/executor/local-services.js');
+const { createLocalServices } = await load('src/services/local-services.js');
 const { GcMetrics } = await load('src/executor/metrics.js');
 const { buildSnapshot } = await load('src/io/process-table.js');
 const { deleteTargets } = await load('src/io/sandbox-deleter.js');

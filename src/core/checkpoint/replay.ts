@@ -1,11 +1,13 @@
-// Replay of a runner checkpoint stream into state (domain.md §3). One replay: the scan's summary
-// (header, statuses, run counts) is read off the full state. A separate summary decoder that
-// skipped process fields measured no faster (5.27 vs 5.22 M records/s on a busy task, 2.61 vs
-// 2.73 on a small one, `node dist/bench/replay.js`), so it was not worth a second rule set.
+// Replay of a runner checkpoint stream into state (domain.md §3). Two consumers, one rule set:
+// `replayCheckpoint` builds every process run (what `inspect` prints); `replayTaskSummary` keeps
+// per process only the current (seq, state) and a run count (what the scan needs), so a scan of
+// thousands of tasks allocates no ProcessRun objects. Both decode every record with the same
+// readers and validate with the same checks in the same order, so they accept and reject the
+// same streams with the same errors (test/codec/replay.test.ts).
 import { ReplayError } from '../../errors.js';
 import { ProcessState, processStateName } from '../states.js';
 import type { ProcessRun, ProcessStatusRecord, RunnerHeader, RunnerState, TaskStatusRecord } from '../records.js';
-import { forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
+import { emptyProcessStatus, forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
 
 // Allowed process transitions as bit masks: ALLOWED_NEXT[from] has bit `to` set when from → to
 // is legal (WAITING → FORKED|FAILED, FORKED → RUNNING|KILLED|LOST, RUNNING → SUCCESS|FAILED|KILLED|LOST).
@@ -85,14 +87,10 @@ function applyToRun(run: ProcessRun, p: ProcessStatusRecord): void {
 
 /** Replays a runner checkpoint stream. Throws DecodeError or ReplayError for a bad stream. */
 export function replayCheckpoint(buf: Uint8Array): RunnerState {
-  return replayStream(buf).state;
-}
-
-function replayStream(buf: Uint8Array): { state: RunnerState; records: number } {
   let header: RunnerHeader | undefined;
   const statuses: TaskStatusRecord[] = [];
   const runs = new Map<string, ProcessRun[]>();
-  const records = forEachRecord(buf, (r) => {
+  forEachRecord(buf, (r) => {
     const rec = readRunnerCkpt(r);
     if (rec.kind === 'header') {
       checkHeader(header !== undefined);
@@ -125,8 +123,7 @@ function replayStream(buf: Uint8Array): { state: RunnerState; records: number } 
   });
   const processes: Record<string, ProcessRun[]> = {};
   for (const [name, list] of runs) setOwn(processes, name, list);
-  const state: RunnerState = { header, statuses, processes };
-  return { state, records };
+  return { header, statuses, processes };
 }
 
 /** What the scan needs from a runner checkpoint. */
@@ -139,10 +136,45 @@ export interface RunnerSummary {
   records: number;
 }
 
-/** What the scan needs from a runner checkpoint: the replay, with run counts instead of runs. */
+/** A process's current run as far as validation needs it, and how many runs it had. */
+interface RunCursor {
+  seq: number;
+  state: number;
+  runs: number;
+}
+
+/** What the scan needs from a runner checkpoint: the same replay, counting runs instead of keeping them. */
 export function replayTaskSummary(buf: Uint8Array): RunnerSummary {
-  const { state, records } = replayStream(buf);
+  let header: RunnerHeader | undefined;
+  const statuses: TaskStatusRecord[] = [];
+  const cursors = new Map<string, RunCursor>();
+  // Nothing of a process record is kept past the checks: one scratch record serves them all.
+  const scratch = { kind: 'process' as const, process: emptyProcessStatus() };
+  const records = forEachRecord(buf, (r) => {
+    const rec = readRunnerCkpt(r, scratch);
+    if (rec.kind === 'header') {
+      checkHeader(header !== undefined);
+      header = rec.header;
+    } else if (rec.kind === 'task') {
+      statuses.push(rec.task);
+    } else {
+      const p = rec.process;
+      const name = processName(p);
+      const current = cursors.get(name);
+      if (checkProcessStep(name, p.seq, p.state, current)) {
+        if (current === undefined) cursors.set(name, { seq: p.seq!, state: p.state!, runs: 1 });
+        else {
+          current.seq = p.seq!;
+          current.state = p.state!;
+          current.runs++;
+        }
+      } else {
+        current!.seq = p.seq!;
+        current!.state = p.state!;
+      }
+    }
+  });
   const processRuns: Record<string, number> = {};
-  for (const [name, runs] of Object.entries(state.processes)) setOwn(processRuns, name, runs.length);
-  return { header: state.header, statuses: state.statuses, processRuns, records };
+  cursors.forEach((c, name) => setOwn(processRuns, name, c.runs));
+  return { header, statuses, processRuns, records };
 }

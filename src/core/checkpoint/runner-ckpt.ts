@@ -103,8 +103,9 @@ export function readTaskStatus(r: BinaryReader): TaskStatusRecord {
   return t;
 }
 
-export function readProcessStatus(r: BinaryReader): ProcessStatusRecord {
-  const p: ProcessStatusRecord = {
+/** A process status with every key present (undefined): one object shape for all of them. */
+export function emptyProcessStatus(): ProcessStatusRecord {
+  return {
     seq: undefined,
     process: undefined,
     state: undefined,
@@ -115,6 +116,19 @@ export function readProcessStatus(r: BinaryReader): ProcessStatusRecord {
     stopTime: undefined,
     returnCode: undefined,
   };
+}
+
+/**
+ * Reads a ProcessStatus. With `into`, that object is reset and filled instead of a new one: a
+ * caller that keeps nothing of process records (the scan's summary) allocates none per record.
+ */
+export function readProcessStatus(r: BinaryReader, into?: ProcessStatusRecord): ProcessStatusRecord {
+  let p: ProcessStatusRecord;
+  if (into === undefined) p = emptyProcessStatus();
+  else {
+    p = into;
+    p.seq = p.process = p.state = p.coordinatorPid = p.forkTime = p.startTime = p.pid = p.stopTime = p.returnCode = undefined;
+  }
   while (r.readFieldBegin()) {
     switch (r.fieldId) {
       case 1:
@@ -163,9 +177,10 @@ export function readProcessStatus(r: BinaryReader): ProcessStatusRecord {
 /**
  * Reads one RunnerCkpt union at r.pos. Unknown members are skipped; a union with none of the
  * three members is refused. Should a record carry several members, the one the original
- * dispatcher looked at first wins: header, then task status, then process status.
+ * dispatcher looked at first wins: header, then task status, then process status. With
+ * `scratch`, a process status is decoded into it and it is returned (valid until the next call).
  */
-export function readRunnerCkpt(r: BinaryReader): RunnerCkpt {
+export function readRunnerCkpt(r: BinaryReader, scratch?: { kind: 'process'; process: ProcessStatusRecord }): RunnerCkpt {
   const start = r.pos;
   let header: RunnerHeader | undefined;
   let task: TaskStatusRecord | undefined;
@@ -178,7 +193,7 @@ export function readRunnerCkpt(r: BinaryReader): RunnerCkpt {
         break;
       case 2:
         r.expectType(TType.STRUCT, 'RunnerCkpt.process_status');
-        process = readProcessStatus(r);
+        process = readProcessStatus(r, scratch?.process);
         break;
       case 3:
         r.expectType(TType.STRUCT, 'RunnerCkpt.task_status');
@@ -190,7 +205,7 @@ export function readRunnerCkpt(r: BinaryReader): RunnerCkpt {
   }
   if (header !== undefined) return { kind: 'header', header };
   if (task !== undefined) return { kind: 'task', task };
-  if (process !== undefined) return { kind: 'process', process };
+  if (process !== undefined) return scratch ?? { kind: 'process', process };
   throw new DecodeError('ERR_CKPT_EMPTY_UNION', 'RunnerCkpt record with no member set', start);
 }
 

@@ -42,6 +42,15 @@ const MIN_VALUE_BYTES: Int8Array = (() => {
 })();
 
 const TWO_POW_32 = 4294967296;
+
+/**
+ * Repeated strings shared by every reader of the thread (process names recur across the thousands
+ * of checkpoints of a scan): a copy of each one's bytes, compared before a new string is made.
+ */
+const SHARED_MAX = 64;
+const SHARED_KEY_BYTES = 64;
+const sharedKeys: Uint8Array[] = [];
+const sharedValues: string[] = [];
 /** How many distinct repeated strings one reader remembers (a task has a handful of processes). */
 const MAX_INTERNED = 32;
 
@@ -56,8 +65,11 @@ export class BinaryReader {
   fieldType: number;
   /** Field id of the last readFieldBegin. */
   fieldId: number;
-  private readonly internKeys: Uint8Array[] = [];
-  private readonly internValues: string[] = [];
+  // This reader's own repeated strings, by where their bytes sit in `buf` (offset and length),
+  // for names the shared table has no room for; created on first need (most readers never do).
+  private internAt: number[] | undefined;
+  private internLen: number[] = [];
+  private internValues: string[] = [];
 
   constructor(data: Uint8Array, start = 0, end = data.byteLength) {
     this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -140,17 +152,31 @@ export class BinaryReader {
   readRepeatedString(): string {
     const start = this.readStringSpan();
     const len = this.pos - start;
-    const keys = this.internKeys;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
+    const buf = this.buf;
+    for (let i = 0; i < sharedKeys.length; i++) {
+      const k = sharedKeys[i]!;
       if (k.length !== len) continue;
       let j = 0;
-      while (j < len && k[j] === this.buf[start + j]) j++;
-      if (j === len) return this.internValues[i]!;
+      while (j < len && k[j] === buf[start + j]) j++;
+      if (j === len) return sharedValues[i]!;
     }
-    const s = this.buf.toString('utf8', start, this.pos);
-    if (keys.length < MAX_INTERNED) {
-      keys.push(this.buf.subarray(start, this.pos));
+    const own = this.internAt;
+    if (own !== undefined) {
+      for (let i = 0; i < own.length; i++) {
+        if (this.internLen[i] !== len) continue;
+        const at = own[i]!;
+        let j = 0;
+        while (j < len && buf[at + j] === buf[start + j]) j++;
+        if (j === len) return this.internValues[i]!;
+      }
+    }
+    const s = buf.toString('utf8', start, this.pos);
+    if (sharedKeys.length < SHARED_MAX && len <= SHARED_KEY_BYTES) {
+      sharedKeys.push(Uint8Array.prototype.slice.call(buf, start, this.pos));
+      sharedValues.push(s);
+    } else if ((own?.length ?? 0) < MAX_INTERNED) {
+      (this.internAt ??= []).push(start);
+      this.internLen.push(len);
       this.internValues.push(s);
     }
     return s;

@@ -2,8 +2,8 @@
 // `config.workers > 0`, inline otherwise), plus the pool's utilisation for the metrics.
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
-import { createServices } from '../pool/pool-services.js';
-import type { GcServices } from './services.js';
+import { createServices } from './pool-services.js';
+import type { GcServices } from '../services/services.js';
 
 export interface BuiltServices {
   services: GcServices;

@@ -1,11 +1,16 @@
-// The GC run's view of the node: batch-oriented so that a worker-pool implementation can spread
-// the heavy parts (replaying thousands of checkpoints, deleting thousands of trees) over threads.
-// Everything crossing this port is plain data.
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef } from '../core/facts.js';
+// The node as every command sees it (the executor's GC runs and disk-pressure GC, `plan`,
+// `collect`): one scanner (listing, checkpoint facts, linked executors), one measurer and one
+// deleter. Batch-oriented so that the worker-pool implementation (pool/pool-services.ts) can
+// spread the heavy parts over threads; local-services.ts is the main-thread reference. Everything
+// crossing this port is plain data. It lives apart from both the executor and the pool so that
+// each can use it without knowing the other.
+import type { DeletionResult, DeletionTarget, LocalState, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
 
 export interface RejectedTaskName {
   root: string;
+  /** The tasks/ subdirectory it was found in. */
+  state: LocalState;
   name: string;
   reason: string;
 }
@@ -81,6 +86,17 @@ export interface GcServices {
   /** Task file, runner and coordinator checkpoints, checkpoint dir. */
   metadataPaths(facts: TaskFacts): string[];
   deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]>;
+  /**
+   * How a caller should feed deleteTargets: calls of `window` targets, `inFlight` at once (enough
+   * to keep this implementation's threads busy, no more targets built than that). Absent: the
+   * caller's default.
+   */
+  readonly deletePacing?: { window: number; inFlight: number };
+  /**
+   * What deleting each task would free (sandbox, logs, metadata), counted as the deleter deletes
+   * (see io/task-sizes.ts); with `device`, only what lies on that filesystem. In input order.
+   */
+  measureTasks(facts: readonly TaskFacts[], opts?: { device?: number }): Promise<TaskSizes[]>;
   /** Finishes deletions an earlier process left half-done (trash directories). */
   finishTrash(): Promise<void>;
   /** Checks the active tasks' runners and loses the orphans; never rejects for one task. */
