@@ -52,7 +52,16 @@ describe('several agent restarts and a SHUTDOWN mid-run', () => {
     await sim.waitFor(() => sim.subscriptions.length >= 3 && sim.subscribed, 15_000, 'resubscription 2');
     await sim.restart({ downMs: 100, recoveringMs: 300 });
     await sim.waitFor(() => sim.subscriptions.length >= 4 && sim.subscribed, 15_000, 'resubscription 3');
-    await sim.waitFor(() => hasState(sim, 'gc-1', 'TASK_FINISHED') && sim.unacknowledged().length === 0, 30_000, 'gc-1 finished and acknowledged');
+    // gc-1's TASK_FINISHED rides in a re-SUBSCRIBE; the run's updates about Aurora tasks are POSTed
+    // once the agent takes calls again (503 until its re-registration window ends), so they may come after it.
+    const planned = Object.keys(plan.updates);
+    const received = (): Set<string> => new Set(sim.updates.map((u) => u.status.task_id.value));
+    await sim.waitFor(
+      () => hasState(sim, 'gc-1', 'TASK_FINISHED') && sim.unacknowledged().length === 0 && planned.every((id) => received().has(id))
+        && sim.messages.length >= 1,
+      30_000,
+      'gc-1 finished and acknowledged, every planned update and the deleted-tasks message received',
+    );
 
     // No update lost and none duplicated: one uuid per task, and exactly the tasks plan named.
     const uuidsByTask = new Map<string, Set<string>>();

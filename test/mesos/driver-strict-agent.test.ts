@@ -25,9 +25,11 @@ function track(h: Harness): Harness {
 }
 
 afterEach(async () => {
-  for (const s of sims) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
+  // Take this test's agents and drivers first, so that a failed check cannot leak them into the next test.
+  const agents = sims.splice(0);
   await Promise.all(drivers.splice(0).map((d) => d.stop()));
-  for (const s of sims.splice(0)) await s.stop();
+  for (const s of agents) await s.stop();
+  for (const s of agents) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
 });
 
 async function launched(sim: AgentSimulator, h: Harness, taskId: string): Promise<void> {

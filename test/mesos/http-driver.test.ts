@@ -24,12 +24,13 @@ function track(h: ReturnType<typeof connect>): ReturnType<typeof connect> {
 }
 
 afterEach(async () => {
-  // A real agent would have aborted, or killed the executor for missing its re-registration window.
-  for (const s of sims) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
-  const running = drivers.splice(0);
-  await Promise.all(running.map((d) => d.stop()));
-  for (const s of sims.splice(0)) await s.stop();
+  // Take this test's agents and drivers first, so that a failed check cannot leak them into the next test.
+  const agents = sims.splice(0);
+  await Promise.all(drivers.splice(0).map((d) => d.stop()));
+  for (const s of agents) await s.stop();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  // A real agent would have aborted, or killed the executor for missing its re-registration window.
+  for (const s of agents) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
 });
 
 const callsOf = (sim: AgentSimulator, type: string) => sim.calls.filter((c) => c.type === type);
