@@ -10,8 +10,7 @@
 //
 // Needs root and cgroup v1 memory/cpu/cpuacct under /sys/fs/cgroup (as on a Mesos agent); the
 // cgroups are named tgc-box-<pid>-<n> unless --cgroup-prefix says otherwise, and removed after.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -21,8 +20,8 @@ import { parseArgs } from 'node:util';
 import { encodeAdjustRetainedTasks } from '../src/core/aurora-messages.js';
 import { AgentSimulator } from '../src/sim/agent-simulator.js';
 import { generateAgent, type DenseAgent } from '../src/sim/dense-agent.js';
+import { createCgroups, readKeyed, readNumber } from './box-cgroup.js';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
 const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
 
 export interface BoxOptions {
@@ -82,75 +81,6 @@ export interface BoxResult {
   planned?: { workers?: number; workers_that_fit?: number | null; worker_heap_limit_mb?: number; memory_limit_bytes?: number | null; cpu_limit?: number | null };
   finished: boolean;
   error?: string;
-}
-
-function cgroupDir(controller: string, name: string): string {
-  return path.join(CGROUP_ROOT, controller, name);
-}
-
-function readNumber(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function readKeyed(file: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [k, v] = line.trim().split(/\s+/);
-      if (k !== undefined && v !== undefined) out[k] = Number(v);
-    }
-  } catch {
-    // absent: no figures
-  }
-  return out;
-}
-
-interface Cgroups {
-  names: Record<'memory' | 'cpu' | 'cpuacct', string>;
-  remove(): void;
-}
-
-function createCgroups(name: string, memoryBytes: number | undefined, cpu: number | undefined): Cgroups {
-  const names = { memory: cgroupDir('memory', name), cpu: cgroupDir('cpu', name), cpuacct: cgroupDir('cpuacct', name) };
-  for (const dir of Object.values(names)) mkdirSync(dir, { recursive: true });
-  if (memoryBytes !== undefined) {
-    writeFileSync(path.join(names.memory, 'memory.limit_in_bytes'), String(memoryBytes));
-    // Without swap here; where memsw exists, bound it too so the limit is the limit.
-    const memsw = path.join(names.memory, 'memory.memsw.limit_in_bytes');
-    if (existsSync(memsw)) {
-      try {
-        writeFileSync(memsw, String(memoryBytes));
-      } catch {
-        // swap accounting off: nothing to bound
-      }
-    }
-  }
-  if (cpu !== undefined) {
-    writeFileSync(path.join(names.cpu, 'cpu.cfs_period_us'), '100000');
-    writeFileSync(path.join(names.cpu, 'cpu.cfs_quota_us'), String(Math.round(cpu * 100_000)));
-  }
-  return {
-    names,
-    remove(): void {
-      for (const dir of Object.values(names)) {
-        for (let i = 0; i < 50; i++) {
-          try {
-            rmdirSync(dir);
-            break;
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
-            // EBUSY while the last task leaves: retry briefly
-            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-          }
-        }
-      }
-    },
-  };
 }
 
 /** VmHWM (peak RSS, file-backed pages included) and RssAnon (now) of a process, KiB. */
@@ -282,7 +212,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
-async function freshenActive(agent: DenseAgent): Promise<void> {
+/** Active tasks' checkpoints touched now, so the executor sees their runners as recently alive. */
+export async function freshenActive(agent: DenseAgent): Promise<void> {
   const now = new Date();
   const active = new Set(agent.taskIds.active);
   await Promise.all(agent.runnerCheckpoints.filter((p) => active.has(path.basename(path.dirname(p)))).map((p) => utimes(p, now, now)));

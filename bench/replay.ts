@@ -7,6 +7,7 @@ import { replayCheckpoint, replayTaskSummary } from '../src/core/checkpoint/repl
 import { decodeCheckpointStream, encodeCheckpointStream } from '../src/core/checkpoint/runner-ckpt.js';
 import type { RunnerCkpt } from '../src/core/records.js';
 import { ProcessState, TaskState } from '../src/core/states.js';
+import { oracleDecodeStream } from './reference/thrift-oracle.js';
 
 export interface ReplayBenchResult {
   name: string;
@@ -69,6 +70,12 @@ export async function replayBench(opts: { quick: boolean }): Promise<ReplayBench
     add('replayTaskSummary', () => replayTaskSummary(c.buf));
     add('replayCheckpoint', () => replayCheckpoint(c.buf));
     add('decodeCheckpointStream', () => decodeCheckpointStream(c.buf));
+    // The independent decoder (the `thrift` package's TBinaryProtocol) over the same bytes: the
+    // gate's replay bound is decodeCheckpointStream's speed-up over it.
+    if (JSON.stringify(oracleDecodeStream(Buffer.from(c.buf))) !== JSON.stringify(decodeCheckpointStream(c.buf))) {
+      throw new Error(`replay bench: the thrift package and our codec disagree on ${c.label}`);
+    }
+    add('thrift TBinaryProtocol', () => oracleDecodeStream(Buffer.from(c.buf.buffer, c.buf.byteOffset, c.buf.byteLength)));
   }
   await bench.run();
   const out: ReplayBenchResult[] = [];

@@ -2,11 +2,10 @@
 // disk), enforced by real cgroup v1 memory/cpu/cpuacct limits as on a Mesos agent, against the
 // strict agent simulator on a generated 2,000-task agent. The 10,000-task version runs in the bench
 // (`npm run bench`, suite "box").
-import { mkdirSync, rmdirSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runInBox, type BoxOptions, type BoxResult } from '../../bench/aurora-box.js';
+import { cgroupsUnavailable } from '../../bench/box-cgroup.js';
 import { GC_FINISHED_MESSAGE } from '../../src/executor/gc-run.js';
 import { ensureBuilt } from '../e2e/harness.js';
 
@@ -16,22 +15,6 @@ const PEAK_RSS_MIB = 96;
 const SANDBOX_BYTES = 8 * MiB;
 const TASKS = 2_000;
 const BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
-
-/** Why real cgroups cannot be used here, or undefined when they can. */
-function cgroupsUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not running as root';
-  const probe = `tgc-test-probe-${process.pid}`;
-  for (const controller of ['memory', 'cpu', 'cpuacct']) {
-    const dir = path.join('/sys/fs/cgroup', controller, probe);
-    try {
-      mkdirSync(dir);
-      rmdirSync(dir);
-    } catch (err) {
-      return `cannot create a cgroup v1 ${controller} group (${(err as Error).message})`;
-    }
-  }
-  return undefined;
-}
 
 const unavailable = cgroupsUnavailable();
 if (unavailable !== undefined) console.warn(`test/box/aurora-box.test.ts: skipped: ${unavailable}`);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunnerCkpt } from '../../src/core/records.js';
 import { ProcessState, TaskState, processStateName, taskStateName } from '../../src/core/states.js';
-import { oracleWrite, writeRunnerCkpt } from '../codec/thrift-oracle.js';
+import { oracleWrite, writeRunnerCkpt } from '../../bench/reference/thrift-oracle.js';
 import { runCli } from '../helpers/cli-capture.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleStatus, type ScheduleStatusName } from '../../src/core/states.js';
 // The generator's seeded PRNG, so a failing view can be reproduced from its index.
 import { generateAgent, prng, type DenseAgent } from '../../src/sim/dense-agent.js';
-import { oracleRead, readRunnerCkpt } from '../codec/thrift-oracle.js';
+import { oracleRead, readRunnerCkpt } from '../../bench/reference/thrift-oracle.js';
 import { runCli } from '../helpers/cli-capture.js';
 
 const TASKS = 3000;

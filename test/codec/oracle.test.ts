@@ -16,7 +16,7 @@ import {
   encodeRunnerCkptRecord,
 } from '../../src/core/checkpoint/runner-ckpt.js';
 import { retainedTasks, runnerCkpt, taskIds } from './arbitraries.js';
-import * as oracle from './thrift-oracle.js';
+import * as oracle from '../../bench/reference/thrift-oracle.js';
 
 const numRuns = 200;
 

@@ -238,3 +238,19 @@ export function readSchedulerMessageDeletedTasks(p: Protocol): string[] | undefi
   });
   return out;
 }
+
+/**
+ * A whole runner checkpoint (RecordIO: a 4-byte big-endian length before each record) decoded
+ * with the `thrift` package, one TFramedTransport per record, as a careful first version would.
+ */
+export function oracleDecodeStream(data: Buffer): RunnerCkpt[] {
+  const out: RunnerCkpt[] = [];
+  for (let pos = 0; pos + 4 <= data.length;) {
+    const len = data.readUInt32BE(pos);
+    if (pos + 4 + len > data.length) break; // a torn tail, as the replay ignores it
+    const rec = readRunnerCkpt(new thrift.TBinaryProtocol(new thrift.TFramedTransport(data.subarray(pos + 4, pos + 4 + len))));
+    if (rec !== undefined) out.push(rec);
+    pos += 4 + len;
+  }
+  return out;
+}
