@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BATCH_SIZE, compileConfig, memoryBudgetBytes, planResources, workerHeapMbFor, type ResourcePlan } from '../config.js';
+import { DEFAULT_BATCH_SIZE, MEMORY_BUDGET_SHARE, compileConfig, memoryBudgetBytes, planResources, workerHeapMbFor, type ResourcePlan } from '../config.js';
 import { parseInt10 } from '../config-values.js';
 import { defaultBatchSizes, recommend, summariseTrials, trialGrid, trialSchedule, type ScheduledTrial, type TrialSample } from '../core/tune-plan.js';
 import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
@@ -25,16 +25,19 @@ Measures this node's scan — list the checkpoint roots, replay every runner che
 Mesos work dir: the scanner every command uses, read-only (nothing is deleted, killed or written
 under the roots) — with 0, 1, … workers up to the default the executor derives for this box
 (cores, 8, the CPU quota, the memory limit; --max-workers N changes the top), each with batch
-sizes 64, 256 and 1024 (--batch-sizes), --reps times each (default 3). One untimed scan first
+sizes ${defaultBatchSizes(DEFAULT_BATCH_SIZE).join(', ')} (--batch-sizes), --reps times each (default 3). One untimed scan first
 warms the page cache. Every trial runs in a child process of its own, in this process's cgroup,
-so its peak RSS (VmHWM) is its own and the CPU quota applies to it.
+so its peak RSS (VmHWM) is its own and the CPU quota applies to it. A scan is timed with the
+threads' start, as in a GC run (idle threads exit after 60 s, so a run usually starts them).
+Above the default, the executor caps an explicit --workers to what its memory formula fits; the
+table says so when the recommendation is above that.
 
 Limits are the cgroup's (memory.limit_in_bytes / memory.max, the CFS quota), or --memory-limit /
 --cpu-limit as the executor takes them. A trial fits when its highest peak RSS over its reps is
-within the memory budget the executor plans with: 75% of the limit, the rest being the page cache
+within the memory budget the executor plans with: ${MEMORY_BUDGET_SHARE * 100}% of the limit, the rest being the page cache
 the kernel charges to the same cgroup (the limit itself would leave the cache nothing, and the
 executor would be reclaimed or OOM-killed before its heap reached it). With no memory limit
-every trial fits.
+every trial fits. VmHWM counts shared pages (the node binary) too: an upper bound of the charge.
 
 Prints a table (scan ms = median of the reps) and the recommended --workers and --batch-size:
 the fitting trial with the lowest scan time. If no trial fits, it says so and recommends 0
