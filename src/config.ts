@@ -209,6 +209,21 @@ export interface ResourcePlan {
   warnings: string[];
 }
 
+/** What the process plans to use of a memory limit: the rest is the page cache's (MEMORY_BUDGET_SHARE). */
+export function memoryBudgetBytes(memoryLimitBytes: number): number {
+  return memoryLimitBytes * MEMORY_BUDGET_SHARE;
+}
+
+/**
+ * Each worker's V8 old generation for `workers` threads under a memory limit (MiB): its share of
+ * WORKER_HEAP_SHARE of the limit after the main thread and the threads' idle cost.
+ */
+export function workerHeapMbFor(memoryLimitBytes: number | undefined, workers: number): number {
+  if (memoryLimitBytes === undefined || workers <= 0) return MAX_WORKER_HEAP_MB;
+  const share = (memoryLimitBytes * WORKER_HEAP_SHARE - MAIN_THREAD_MEMORY_BYTES - workers * WORKER_IDLE_MEMORY_BYTES) / workers / MIB - WORKER_YOUNG_GENERATION_MB;
+  return Math.max(MIN_WORKER_HEAP_MB, Math.min(MAX_WORKER_HEAP_MB, Math.floor(share)));
+}
+
 function fmtMiB(bytes: number): string {
   return `${Math.round((bytes / MIB) * 10) / 10} MiB`;
 }
@@ -222,8 +237,8 @@ export function planResources(box: BoxFacts, over: { memoryLimitBytes?: number |
   const cpuLimit = over.cpuLimit ?? box.cgroup.cpu;
   const warnings: string[] = [];
   const workersThatFit =
-    memoryLimitBytes === undefined ? undefined : Math.max(0, Math.floor((memoryLimitBytes * MEMORY_BUDGET_SHARE - MAIN_THREAD_MEMORY_BYTES) / WORKER_MEMORY_BYTES));
-  if (memoryLimitBytes !== undefined && memoryLimitBytes * MEMORY_BUDGET_SHARE < MAIN_THREAD_MEMORY_BYTES) {
+    memoryLimitBytes === undefined ? undefined : Math.max(0, Math.floor((memoryBudgetBytes(memoryLimitBytes) - MAIN_THREAD_MEMORY_BYTES) / WORKER_MEMORY_BYTES));
+  if (memoryLimitBytes !== undefined && memoryBudgetBytes(memoryLimitBytes) < MAIN_THREAD_MEMORY_BYTES) {
     warnings.push(
       `memory limit ${fmtMiB(memoryLimitBytes)} leaves less than the ~${fmtMiB(MAIN_THREAD_MEMORY_BYTES)} the main thread needs at its peak on a 10,000-task agent: no worker threads, and a large agent may still not fit`,
     );
@@ -255,11 +270,7 @@ export function planResources(box: BoxFacts, over: { memoryLimitBytes?: number |
     workersFrom = 'derived';
     workersWhy = `min(${terms.map(([t]) => t).join(', ')}) = ${workers}`;
   }
-  let workerHeapMb = MAX_WORKER_HEAP_MB;
-  if (memoryLimitBytes !== undefined && workers > 0) {
-    const share = (memoryLimitBytes * WORKER_HEAP_SHARE - MAIN_THREAD_MEMORY_BYTES - workers * WORKER_IDLE_MEMORY_BYTES) / workers / MIB - WORKER_YOUNG_GENERATION_MB;
-    workerHeapMb = Math.max(MIN_WORKER_HEAP_MB, Math.min(MAX_WORKER_HEAP_MB, Math.floor(share)));
-  }
+  const workerHeapMb = workerHeapMbFor(memoryLimitBytes, workers);
   return {
     cores: box.cores,
     found: box.cgroup,
@@ -275,6 +286,9 @@ export function planResources(box: BoxFacts, over: { memoryLimitBytes?: number |
     warnings,
   };
 }
+
+/** Tasks per worker message (`--batch-size`). */
+export const DEFAULT_BATCH_SIZE = 256;
 
 /** The box when nothing was read: the cores, no cgroup limits. */
 export function unknownBox(): BoxFacts {
@@ -302,7 +316,7 @@ export function defaultConfig(box: BoxFacts = unknownBox()): GcConfig {
     logFileBytes: 2 * MIB,
     logFiles: 3,
     stderrLogBytes: MIB,
-    batchSize: 256,
+    batchSize: DEFAULT_BATCH_SIZE,
     deleteParallelism: 8,
     killBudget: 0.5,
     lockTimeoutMs: 10_000,

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   plan: { module: './plan.js', summary: 'show what a GC task would do, with no side effects' },
   executor: { module: './executor.js', summary: 'run as the Mesos GC executor (v1 HTTP API)' },
   collect: { module: './collect.js', summary: 'delete finished tasks by age, space and count' },
+  tune: { module: './tune.js', summary: 'measure the scan per worker count and batch size, recommend --workers' },
   demo: { module: './demo.js', summary: 'run the executor against a simulated dense agent' },
 };
 

@@ -5,14 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
-import type { TaskFacts } from '../core/facts.js';
 import { describePlanItem, planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
 import { describeKillBudgetExceeded } from '../core/kill-budget.js';
 import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
-import { ThermosGcError, UsageError, errorMessage } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { quietLogger } from '../services/quiet-logger.js';
 import { createServices } from '../pool/pool-services.js';
 import { oneShotScanConfig, type CliIo } from './io.js';
+import { scanRoots, type PlanScan } from './scan-roots.js';
 
 const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
                        --retained FILE|- [--now EPOCH_S] [--minimum-kill-age DUR] [--json]
@@ -59,31 +59,13 @@ export function parseRetainedJson(text: string, source: string): Map<string, num
   return out;
 }
 
-export interface PlanScan {
-  facts: Map<string, TaskFacts>;
-  linked: Set<string>;
-}
+export type { PlanScan } from './scan-roots.js';
 
 /** Reads every local task's facts and the linked executors; a missing root is a usage error. */
 export async function scanForPlan(config: GcConfig): Promise<PlanScan> {
   const services = createServices(config, quietLogger());
   try {
-    let listing;
-    try {
-      listing = await services.listTasks(config.checkpointRoots);
-    } catch (err) {
-      if (err instanceof ThermosGcError && err.code === 'ERR_CONFIG') throw new UsageError(err.message);
-      throw err;
-    }
-    // The Mesos walk and the checkpoint reads share the threads.
-    const linkedP = services.linkedExecutors().catch((err: unknown) => {
-      if (err instanceof ThermosGcError && err.code === 'ERR_MESOS_ROOT_MISSING') throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
-      throw err;
-    });
-    const [linked, read] = await Promise.all([linkedP, services.readFacts(listing.refs)]);
-    const facts = new Map<string, TaskFacts>();
-    for (const f of read) facts.set(f.taskId, f);
-    return { facts, linked };
+    return await scanRoots(services, config);
   } finally {
     await services.close();
   }
