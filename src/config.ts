@@ -160,6 +160,11 @@ export const WORKER_HEAP_SHARE = 0.9;
 export const LOW_CPU_WORKERS = 0;
 /** V8 young generation of each worker: a batch's garbage is small and short-lived. */
 export const WORKER_YOUNG_GENERATION_MB = 8;
+/**
+ * Deletion on the main thread (`--workers 0`) runs plain syscalls and gives the event loop a turn
+ * after this much work, so the agent connection and /metrics never wait longer for it.
+ */
+export const INLINE_DELETE_SLICE_MS = 10;
 export const MIN_WORKER_HEAP_MB = 24;
 /** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
 export const MAX_WORKER_HEAP_MB = 512;

@@ -11,6 +11,7 @@ import type { ProcessInfo } from '../io/process-table.js';
 import type { TaskPaths } from '../io/task-sizes.js';
 import type { DeleterFs } from '../io/tree-remover.js';
 import type { ExecutorShard } from '../io/executor-detector.js';
+import { INLINE_DELETE_SLICE_MS } from '../config.js';
 import { mapBounded } from '../map-bounded.js';
 import type { InspectEntry } from '../report/inspect-report.js';
 import { linkedExecutorsSync, readFactsSync } from './sync-io.js';
@@ -99,11 +100,13 @@ async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSign
 }
 
 /**
- * Deletes one batch of targets through the project's deleter. `signal` reaches the deleter only
- * inline; in a worker an abort terminates the thread (the trash keeps a half-deleted tree).
+ * Deletes one batch of targets through the project's deleter, on this thread over plain syscalls
+ * in slices (sync-jobs.ts). `signal` reaches the deleter only inline; in a worker an abort
+ * terminates the thread (the trash keeps a half-deleted tree).
  */
-export function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Promise<DeletionResult[]> {
-  return deleteWith(batch, undefined, signal);
+export async function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Promise<DeletionResult[]> {
+  const { slicedSyncDeleterFs } = await import('./sync-jobs.js');
+  return deleteWith(batch, slicedSyncDeleterFs(INLINE_DELETE_SLICE_MS), signal);
 }
 
 /**
