@@ -36,7 +36,7 @@ export function gateMeasures(r: SuiteResults): Map<string, number> {
   if (r.scan !== undefined) {
     // The smallest agent the suite scanned (the quick run has one size), on the main thread.
     const n = Math.min(...r.scan.map((x) => x.tasks));
-    set(m, 'scan.x_floor', r.scan.find((x) => x.tasks === n && x.workers === 0)?.ratioToFloor);
+    set(m, 'scan.x_floor', r.scan.find((x) => x.tasks === n && x.workers === 0)?.minRatioToFloor);
   }
   if (r.delete !== undefined) set(m, 'delete.x_rm', r.delete.find((x) => x.method === 'deleter workers=0')?.ratioToRm);
   if (r.inspect !== undefined) set(m, 'inspect.snapshot_speedup', r.inspect.find((x) => x.method === 'lookup per pid (/proc)')?.speedupOfSnapshot);

@@ -59,7 +59,7 @@ export async function replayBench(opts: { quick: boolean }): Promise<ReplayBench
     { label: 'busy task (5×20 runs)', recs: busy, buf: encodeCheckpointStream(busy) },
     { label: 'small task (1 run)', recs: small, buf: encodeCheckpointStream(small) },
   ];
-  const bench = new Bench({ time: opts.quick ? 100 : 1000, warmupTime: opts.quick ? 20 : 200 });
+  const bench = new Bench({ time: opts.quick ? 300 : 1000, warmupTime: opts.quick ? 50 : 200 });
   const meta = new Map<string, { records: number; bytes: number }>();
   for (const c of cases) {
     const add = (name: string, fn: () => unknown): void => {
