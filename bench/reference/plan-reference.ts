@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import thrift from 'thrift';
+import { readStruct } from './thrift-oracle.js';
 
 type Protocol = InstanceType<typeof thrift.TBinaryProtocol>;
 const T = thrift.Thrift.Type;
@@ -29,18 +30,6 @@ interface Record_ {
   header?: { sandbox?: string };
   task?: Status;
   process?: Proc;
-}
-
-/** A struct read the way generated code reads it: known (id, type) pairs, the rest skipped. */
-function readStruct(p: Protocol, onField: (id: number, type: number) => boolean): void {
-  p.readStructBegin();
-  for (;;) {
-    const f = p.readFieldBegin();
-    if (f.ftype === T.STOP) break;
-    if (!onField(f.fid, f.ftype)) p.skip(f.ftype);
-    p.readFieldEnd();
-  }
-  p.readStructEnd();
 }
 
 function readRecord(p: Protocol): Record_ {

@@ -99,7 +99,7 @@ export function writeRunnerCkpt(p: Protocol, rec: RunnerCkpt): void {
 }
 
 /** Generated-code style struct reader: known ids with the right type are read, the rest skipped. */
-function readStruct(p: Protocol, onField: (id: number, type: number) => boolean): void {
+export function readStruct(p: Protocol, onField: (id: number, type: number) => boolean): void {
   p.readStructBegin();
   for (;;) {
     const f = p.readFieldBegin();
