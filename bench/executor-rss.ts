@@ -148,8 +148,8 @@ export async function executorRss(opts: ExecutorRssOptions): Promise<ExecutorRss
     const updates = theSim.updates.filter((u) => u.status.task_id.value !== GC_TASK_ID).length;
     let deleted = 0;
     try {
-      const report = JSON.parse(readFileSync(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as { deleted?: unknown[] };
-      deleted = report.deleted?.length ?? 0;
+      const report = JSON.parse(readFileSync(path.join(sandbox, 'last_gc_run.json'), 'utf8')) as { deleted?: unknown[]; truncated?: { deleted?: number } };
+      deleted = (report.deleted?.length ?? 0) + (report.truncated?.deleted ?? 0);
     } catch {
       deleted = -1;
     }

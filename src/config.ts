@@ -165,6 +165,11 @@ export const WORKER_YOUNG_GENERATION_MB = 8;
  * after this much work, so the agent connection and /metrics never wait longer for it.
  */
 export const INLINE_DELETE_SLICE_MS = 10;
+/**
+ * Task ids kept per list in last_gc_run.json (the rest counted in `truncated`): at 50,000 tasks
+ * the full lists took ~3 MB of the sandbox's 16 MB; every deleted task is in the log at info.
+ */
+export const LAST_RUN_MAX_IDS = 5_000;
 export const MIN_WORKER_HEAP_MB = 24;
 /** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
 export const MAX_WORKER_HEAP_MB = 512;

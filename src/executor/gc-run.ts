@@ -65,7 +65,14 @@ export interface GcRunReport {
   /** CPU seconds the run cost: the process (main thread and workers) and its `ps` children. */
   cpuSeconds: CpuSeconds;
   finishedMessage: string;
+  /** In last_gc_run.json: how many entries each long list left out (the lists keep their first LAST_RUN_MAX_IDS). */
+  truncated?: Partial<Record<ReportList, number>>;
 }
+
+/** The report's lists of task ids (and refusals), which grow with the agent. */
+export type ReportList = 'killed' | 'killFailed' | 'garbageCollect' | 'deleted' | 'deleteFailed' | 'deletedTasks' | 'refused';
+export const REPORT_LISTS: readonly ReportList[] = ['killed', 'killFailed', 'garbageCollect', 'deleted', 'deleteFailed', 'deletedTasks', 'refused'];
+
 
 const ids = (items: readonly PlanItem[]): Set<string> => new Set(items.map((i) => i.taskId));
 

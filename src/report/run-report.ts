@@ -1,6 +1,11 @@
 // Readable summaries for people: the table printed after a GC run (demo, CLI) and the helpers
 // the collect command's plan uses. The structured log event stays the machine-readable form.
-import type { GcRunReport } from '../executor/gc-run.js';
+import type { GcRunReport, ReportList } from '../executor/gc-run.js';
+
+/** How many entries a list had before last_gc_run.json bounded it. */
+export function reportCount(report: GcRunReport, list: ReportList): number {
+  return report[list].length + (report.truncated?.[list] ?? 0);
+}
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -59,17 +64,19 @@ function refusalSummary(refused: GcRunReport['refused']): string {
 /** The table printed after one GC run. */
 export function formatRunReport(report: GcRunReport, extras: RunReportExtras = {}): string {
   const seen = report.seenActive + report.seenFinished;
+  // A report read back from last_gc_run.json may list only the first ids of a long list.
+  const n = (list: ReportList): number => reportCount(report, list);
   const rows: Array<[string, string]> = [
     ['tasks seen', `${seen} (${report.seenActive} active, ${report.seenFinished} finished)`],
     ['status updates', String(report.updatesSent)],
-    ['killed', report.killFailed.length > 0 ? `${report.killed.length} (${report.killFailed.length} failed)` : String(report.killed.length)],
+    ['killed', n('killFailed') > 0 ? `${n('killed')} (${n('killFailed')} failed)` : String(n('killed'))],
     ['lost', String(extras.lost?.length ?? 0)],
-    ['deleted', report.deleteFailed.length > 0 ? `${report.deleted.length} (${report.deleteFailed.length} failed)` : String(report.deleted.length)],
+    ['deleted', n('deleteFailed') > 0 ? `${n('deleted')} (${n('deleteFailed')} failed)` : String(n('deleted'))],
   ];
   if (extras.pressureDeleted !== undefined) rows.push(['deleted (disk pressure)', String(extras.pressureDeleted.length)]);
   rows.push(
-    ['reported to scheduler', String(report.deletedTasks.length)],
-    ['refused', report.refused.length === 0 ? '0' : `${report.refused.length} (${refusalSummary(report.refused)})`],
+    ['reported to scheduler', String(n('deletedTasks'))],
+    ['refused', n('refused') === 0 ? '0' : `${n('refused')} (${refusalSummary(report.refused)}${report.truncated?.refused === undefined ? '' : ', the first listed'})`],
     ['freed', `${formatBytes(report.bytesFreed)}, ${report.inodesFreed} inodes`],
   );
   if (report.killBudgetExceeded !== undefined) rows.push(['kill budget', 'exceeded: no task was killed']);
