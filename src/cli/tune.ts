@@ -38,6 +38,8 @@ within the memory budget the executor plans with: ${MEMORY_BUDGET_SHARE * 100}% 
 the kernel charges to the same cgroup (the limit itself would leave the cache nothing, and the
 executor would be reclaimed or OOM-killed before its heap reached it). With no memory limit
 every trial fits. VmHWM counts shared pages (the node binary) too: an upper bound of the charge.
+A trial the kernel kills (SIGKILL: the OOM killer, in a cgroup) does not fit; the others go on,
+and its scan ms and peak RSS are "killed" in the table, null in --json.
 
 Prints a table (scan ms = median of the reps) and the recommended --workers and --batch-size:
 the fitting trial with the lowest scan time. If no trial fits, it says so and recommends 0
@@ -87,8 +89,13 @@ function runTrial(file: string, req: TrialRequest): Promise<TrialResult> {
     child.once('error', reject);
     child.once('close', (code, signal) => {
       const what = `trial with --workers ${req.workers} --batch-size ${req.batchSize}`;
+      // The kernel's OOM killer sends SIGKILL: that trial does not fit, the others may.
+      if (signal === 'SIGKILL') {
+        resolve({ scanMs: Number.POSITIVE_INFINITY, peakRssBytes: Number.POSITIVE_INFINITY, tasks: 0, linked: 0 });
+        return;
+      }
       if (code !== 0) {
-        const how = signal !== null ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (the OOM killer?)' : ''}` : `exited ${code}`;
+        const how = signal !== null ? `was killed by ${signal}` : `exited ${code}`;
         reject(new ThermosGcError('ERR_WORKER', `${what} ${how}: ${err.trim()}`));
         return;
       }
@@ -193,6 +200,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     for (const [i, t] of schedule.entries()) {
       progress.line(`trial ${i + 1}/${schedule.length}: workers ${t.workers}, batch ${t.batchSize}, rep ${t.rep}/${reps}`);
       const r = await runTrial(file, request(t));
+      if (!Number.isFinite(r.peakRssBytes)) progress.line(`trial ${i + 1}/${schedule.length}: killed by SIGKILL (the OOM killer?): does not fit`);
       samples.push({ workers: t.workers, batchSize: t.batchSize, scanMs: r.scanMs, peakRssBytes: r.peakRssBytes });
     }
   } finally {

@@ -23,14 +23,17 @@ export interface TuneLimits {
 
 export interface TuneOutput {
   limits: TuneLimits;
-  trials: Array<{ workers: number; batchSize: number; scanMs: number; peakRssMiB: number; fits: boolean }>;
+  /** scanMs and peakRssMiB are null for a trial the kernel killed (SIGKILL: the OOM killer); it does not fit. */
+  trials: Array<{ workers: number; batchSize: number; scanMs: number | null; peakRssMiB: number | null; fits: boolean }>;
   recommended: { workers: number; batchSize: number };
 }
+
+const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
 
 export function tuneOutput(limits: TuneLimits, trials: readonly TrialSummary[], rec: Recommendation): TuneOutput {
   return {
     limits,
-    trials: trials.map((t) => ({ workers: t.workers, batchSize: t.batchSize, scanMs: t.scanMs, peakRssMiB: t.peakRssMiB, fits: t.fits })),
+    trials: trials.map((t) => ({ workers: t.workers, batchSize: t.batchSize, scanMs: finite(t.scanMs), peakRssMiB: finite(t.peakRssMiB), fits: t.fits })),
     recommended: { workers: rec.workers, batchSize: rec.batchSize },
   };
 }
@@ -45,7 +48,8 @@ function limitsLine(l: TuneLimits): string {
 
 export function formatTuneReport(out: TuneOutput, rec: Recommendation, reps: number): string {
   const head = ['workers', 'batch', `scan ms (median of ${reps})`, 'peak RSS MiB', 'fits'];
-  const rows = out.trials.map((t) => [String(t.workers), String(t.batchSize), t.scanMs.toFixed(1), t.peakRssMiB.toFixed(1), t.fits ? 'yes' : 'no']);
+  const cell = (n: number | null): string => (n === null ? 'killed' : n.toFixed(1));
+  const rows = out.trials.map((t) => [String(t.workers), String(t.batchSize), cell(t.scanMs), cell(t.peakRssMiB), t.fits ? 'yes' : 'no']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
   const lines = [limitsLine(out.limits), '', line(head), ...rows.map(line), ''];

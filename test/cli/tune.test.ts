@@ -24,7 +24,7 @@ async function snapshot(dir: string): Promise<string[]> {
 function lowestFitting(out: TuneOutput): { workers: number; batchSize: number } | undefined {
   const fitting = out.trials.filter((t) => t.fits);
   if (fitting.length === 0) return undefined;
-  const best = fitting.reduce((a, b) => (b.scanMs < a.scanMs ? b : a));
+  const best = fitting.reduce((a, b) => ((b.scanMs ?? Infinity) < (a.scanMs ?? Infinity) ? b : a));
   return { workers: best.workers, batchSize: best.batchSize };
 }
 
@@ -71,7 +71,7 @@ describe('thermos-gc tune', () => {
 
   it('under a memory limit the threaded trials do not fit, and the recommendation does', async () => {
     expect(unlimited).toBeDefined();
-    const peak = (w: (n: number) => boolean): number[] => unlimited!.trials.filter((t) => w(t.workers)).map((t) => t.peakRssMiB);
+    const peak = (w: (n: number) => boolean): number[] => unlimited!.trials.filter((t) => w(t.workers)).map((t) => t.peakRssMiB ?? Infinity);
     const inline = Math.max(...peak((n) => n === 0));
     const threaded = Math.min(...peak((n) => n > 0));
     // Each thread is a V8 isolate of its own (~10 MiB idle): the gap is what the budget splits.
@@ -87,7 +87,8 @@ describe('thermos-gc tune', () => {
     expect(out.trials).toHaveLength(6);
     for (const t of out.trials) {
       const budget = (out.limits.memoryBudgetBytes as number) / MIB;
-      if (Math.abs(t.peakRssMiB - budget) > 0.1) expect(t.fits).toBe(t.peakRssMiB <= budget);
+      const peakMiB = t.peakRssMiB ?? Infinity;
+      if (Math.abs(peakMiB - budget) > 0.1) expect(t.fits).toBe(peakMiB <= budget);
       if (t.workers > 0) expect(t.fits).toBe(false);
     }
     expect(out.trials.filter((t) => t.fits).length).toBeGreaterThan(0);
