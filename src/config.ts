@@ -161,10 +161,10 @@ export const LOW_CPU_WORKERS = 0;
 /** V8 young generation of each worker: a batch's garbage is small and short-lived. */
 export const WORKER_YOUNG_GENERATION_MB = 8;
 /**
- * Deletion on the main thread (`--workers 0`) runs plain syscalls and gives the event loop a turn
- * after this much work, so the agent connection and /metrics never wait longer for it.
+ * Work on the main thread (`--workers 0`: checkpoint reads, deletion) runs plain syscalls and gives
+ * the event loop a turn after this much, so the agent connection and /metrics never wait longer.
  */
-export const INLINE_DELETE_SLICE_MS = 10;
+export const INLINE_SLICE_MS = 10;
 /**
  * Task ids kept per list in last_gc_run.json (the rest counted in `truncated`): at 50,000 tasks
  * the full lists took ~3 MB of the sandbox's 16 MB; every deleted task is in the log at info.

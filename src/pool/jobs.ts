@@ -11,7 +11,7 @@ import type { ProcessInfo } from '../io/process-table.js';
 import type { TaskPaths } from '../io/task-sizes.js';
 import type { DeleterFs } from '../io/tree-remover.js';
 import type { ExecutorShard } from '../io/executor-detector.js';
-import { INLINE_DELETE_SLICE_MS } from '../config.js';
+import { INLINE_SLICE_MS } from '../config.js';
 import { mapBounded } from '../map-bounded.js';
 import type { InspectEntry } from '../report/inspect-report.js';
 import { linkedExecutorsSync, readFactsSync } from './sync-io.js';
@@ -51,32 +51,36 @@ export interface MeasureRequest {
   device?: number;
 }
 
-/** Checkpoints read with plain syscalls between two turns of the main thread's event loop. */
+/** Checkpoints read with plain syscalls between two looks at the clock. */
 export const INLINE_SLICE = 32;
+
+/** Runs `slice` over `items` in slices of INLINE_SLICE, giving the event loop a turn every INLINE_SLICE_MS. */
+async function inTimeSlices<T, R>(items: readonly T[], slice: (part: T[]) => R[] | Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  let sliceStart = performance.now();
+  for (let i = 0; i < items.length; i += INLINE_SLICE) {
+    for (const r of await slice(items.slice(i, i + INLINE_SLICE))) out.push(r);
+    if (performance.now() - sliceStart >= INLINE_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return out;
+}
 
 /**
  * Replays the runner checkpoint of every task of the batch (never rejects for a bad one). Async
- * reads cost ~6× plain ones here (libuv's 4 threads queue them, bench "scan"); a slice of 32
- * small files blocks the loop for well under a millisecond on a warm cache.
+ * reads cost ~6× plain ones here (libuv's 4 threads queue them, bench "scan"); plain reads block
+ * the loop at most ~10 ms before it gets a turn (a slice of 32 small files takes well under 1 ms).
  */
-export async function readFactsJob(refs: TaskRef[]): Promise<TaskFacts[]> {
-  const out: TaskFacts[] = [];
-  for (let i = 0; i < refs.length; i += INLINE_SLICE) {
-    for (const f of await readFactsSync(refs.slice(i, i + INLINE_SLICE))) out.push(f);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return out;
+export function readFactsJob(refs: TaskRef[]): Promise<TaskFacts[]> {
+  return inTimeSlices(refs, readFactsSync);
 }
 
 /** Full replays for `inspect`, in the same slices as the scan's reads. */
 export async function inspectTasksJob(refs: TaskRef[]): Promise<InspectEntry[]> {
   const { inspectTasksSync } = await import('./sync-jobs.js');
-  const out: InspectEntry[] = [];
-  for (let i = 0; i < refs.length; i += INLINE_SLICE) {
-    for (const e of inspectTasksSync(refs.slice(i, i + INLINE_SLICE))) out.push(e);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return out;
+  return inTimeSlices(refs, inspectTasksSync);
 }
 
 /** Walks a sandbox per task; on the main thread over fs/promises (a tree can be large), 8 at once. */
@@ -106,7 +110,7 @@ async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSign
  */
 export async function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Promise<DeletionResult[]> {
   const { slicedSyncDeleterFs } = await import('./sync-jobs.js');
-  return deleteWith(batch, slicedSyncDeleterFs(INLINE_DELETE_SLICE_MS), signal);
+  return deleteWith(batch, slicedSyncDeleterFs(INLINE_SLICE_MS), signal);
 }
 
 /**
