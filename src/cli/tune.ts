@@ -79,7 +79,7 @@ function parseBatchSizes(text: string): number[] {
 }
 
 /** Runs one trial in a child process; its stdout is one TrialResult line. */
-function runTrial(file: string, req: TrialRequest): Promise<TrialResult> {
+export function runTrial(file: string, req: TrialRequest): Promise<TrialResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

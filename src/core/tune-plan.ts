@@ -84,7 +84,8 @@ export function summariseTrials(grid: readonly TrialPoint[], samples: readonly T
       batchSize: p.batchSize,
       scanMs: round1(median(mine.map((s) => s.scanMs))),
       peakRssMiB: round1(peak / MIB),
-      fits: budgetBytes === undefined || peak <= budgetBytes,
+      // A rep the kernel killed has no finite peak: that point does not fit, limit or not.
+      fits: Number.isFinite(peak) && (budgetBytes === undefined || peak <= budgetBytes),
     });
   }
   return out;
