@@ -363,7 +363,13 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     await sleep(1_000);
     result.cpuSecondsTotal = (readNumber(path.join(cg.names.cpuacct, 'cpuacct.usage')) ?? Number.NaN) / 1e9;
     sim.shutdown();
-    result.exit = await Promise.race([exited, sleep(60_000).then(() => ({ code: null, signal: 'timeout' }))]);
+    // A deadline for the exit that does not itself keep this process alive once the executor is gone.
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<{ code: null; signal: string }>((resolve) => {
+      deadline = setTimeout(() => resolve({ code: null, signal: 'timeout' }), 60_000);
+    });
+    result.exit = await Promise.race([exited, timedOut]);
+    clearTimeout(deadline);
     result.finished = true;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
