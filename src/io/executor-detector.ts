@@ -1,7 +1,7 @@
 // Executors Mesos still keeps: `slaves/*/frameworks/*/executors/*/runs/*` under the work dir.
 // `runs/latest` is a symlink to the newest run; an executor with nothing else under runs/ has
 // had its run directories collected by Mesos and no longer counts.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isDirectory } from './is-directory.js';
 
@@ -45,36 +45,59 @@ function isDirFollowing(p: string, isLink: boolean, isDir: boolean): boolean {
   }
 }
 
-/** Entries of `dir` that are directories or links to directories; an unreadable dir has none. */
-function subdirs(dir: string, skip?: string): string[] {
-  let entries;
+/** Whether a readdir entry of `dir` is a directory, or a link to one (only a link needs its path). */
+function isDirEntry(dir: string, e: Dirent): boolean {
+  return e.isSymbolicLink() ? isDirFollowing(path.join(dir, e.name), true, false) : e.isDirectory();
+}
+
+function readEntries(dir: string): Dirent[] {
   try {
-    entries = readdirSync(dir, { withFileTypes: true });
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
-    return [];
+    return []; // an unreadable dir has none
   }
+}
+
+/** Entries of `dir` that are directories or links to directories. */
+function subdirs(dir: string, skip?: string): string[] {
   const out: string[] = [];
-  for (const e of entries) {
-    if (e.name === skip) continue;
-    // Only a link needs its path (to follow it): no join per plain entry.
-    if (e.isSymbolicLink() ? isDirFollowing(path.join(dir, e.name), true, false) : e.isDirectory()) out.push(e.name);
-  }
+  for (const e of readEntries(dir)) if (e.name !== skip && isDirEntry(dir, e)) out.push(e.name);
   return out;
 }
 
 /** Whether `runsDir` holds a run directory other than `latest` (stops at the first one). */
 function hasRealRun(runsDir: string): boolean {
-  let entries;
-  try {
-    entries = readdirSync(runsDir, { withFileTypes: true });
-  } catch {
-    return false;
-  }
-  for (const e of entries) {
-    if (e.name === LATEST) continue;
-    if (e.isSymbolicLink() ? isDirFollowing(path.join(runsDir, e.name), true, false) : e.isDirectory()) return true;
-  }
+  for (const e of readEntries(runsDir)) if (e.name !== LATEST && isDirEntry(runsDir, e)) return true;
   return false;
+}
+
+interface ExecutorDir {
+  agentId: string;
+  frameworkId: string;
+  executorId: string;
+  /** `<...>/executors/<executorId>/runs`. */
+  runsDir: string;
+}
+
+/**
+ * The executor directories under `slaves/*\/frameworks/*\/executors/*`, one plain readdir per
+ * level: the one walk both the linked-ids scan and the run listing use, with their filters.
+ */
+function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boolean }): Generator<ExecutorDir> {
+  const slaves = path.join(path.resolve(mesosRoot), 'slaves');
+  for (const agentId of subdirs(slaves)) {
+    const frameworks = path.join(slaves, agentId, 'frameworks');
+    for (const frameworkId of subdirs(frameworks)) {
+      const executors = path.join(frameworks, frameworkId, 'executors');
+      for (const executorId of subdirs(executors)) {
+        if (opts.linkable === true && (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length)) continue;
+        if (opts.thermosOnly === true && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
+        const shard = opts.shard;
+        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
+        yield { agentId, frameworkId, executorId, runsDir: `${executors}/${executorId}/runs` };
+      }
+    }
+  }
 }
 
 /**
@@ -83,19 +106,9 @@ function hasRealRun(runsDir: string): boolean {
  * every command needs; one readdir per executor). Sorted.
  */
 export function linkedTaskIdsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
-  const root = path.resolve(mesosRoot);
   const out: string[] = [];
-  const slaves = path.join(root, 'slaves');
-  for (const agentId of subdirs(slaves)) {
-    const frameworks = path.join(slaves, agentId, 'frameworks');
-    for (const frameworkId of subdirs(frameworks)) {
-      const executors = path.join(frameworks, frameworkId, 'executors');
-      for (const executorId of subdirs(executors)) {
-        if (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length) continue;
-        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
-        if (hasRealRun(`${executors}/${executorId}/runs`)) out.push(executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
-      }
-    }
+  for (const e of executorDirs(mesosRoot, shard === undefined ? { linkable: true } : { linkable: true, shard })) {
+    if (hasRealRun(e.runsDir)) out.push(e.executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
   }
   return [...new Set(out)].sort();
 }
@@ -114,23 +127,9 @@ function shardOf(name: string, count: number): number {
  * excluded by name whatever it points to; other symlinks are followed, erring towards keeping.
  */
 export function walkExecutorRunsSync(mesosRoot: string, opts: WalkOptions = {}): ExecutorRun[] {
-  const root = path.resolve(mesosRoot);
-  const { thermosOnly = false, shard } = opts;
   const runs: ExecutorRun[] = [];
-  const slaves = path.join(root, 'slaves');
-  for (const agentId of subdirs(slaves)) {
-    const frameworks = path.join(slaves, agentId, 'frameworks');
-    for (const frameworkId of subdirs(frameworks)) {
-      const executors = path.join(frameworks, frameworkId, 'executors');
-      for (const executorId of subdirs(executors)) {
-        if (thermosOnly && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
-        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
-        const runsDir = path.join(executors, executorId, 'runs');
-        for (const runId of subdirs(runsDir, LATEST)) {
-          runs.push({ agentId, frameworkId, executorId, runId, path: path.join(runsDir, runId) });
-        }
-      }
-    }
+  for (const { agentId, frameworkId, executorId, runsDir } of executorDirs(mesosRoot, opts)) {
+    for (const runId of subdirs(runsDir, LATEST)) runs.push({ agentId, frameworkId, executorId, runId, path: path.join(runsDir, runId) });
   }
   return runs;
 }
