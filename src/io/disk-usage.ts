@@ -13,6 +13,24 @@ export interface TreeUsage {
 }
 
 /**
+ * Counts one entry of a tree walk, the rules every size walk shares: a directory on another
+ * filesystem is neither counted nor entered, a hard-linked file counts once, blocks are what
+ * the entry holds on disk. Directories to enter go on `pending`.
+ */
+export function countEntry(usage: TreeUsage, seenLinked: Set<string>, pending: string[], p: string, st: Stats, rootDev: number): void {
+  if (st.isDirectory()) {
+    if (st.dev !== rootDev) return;
+    pending.push(p);
+  } else if (st.nlink > 1) {
+    const key = `${st.dev}:${st.ino}`;
+    if (seenLinked.has(key)) return;
+    seenLinked.add(key);
+  }
+  usage.bytes += st.blocks * 512;
+  usage.inodes += 1;
+}
+
+/**
  * Allocated bytes and inodes of a tree, by lstat: symlinks are not followed, directories on
  * another filesystem are not entered, and a hard-linked file is counted once. A missing path
  * is empty; entries that vanish meanwhile are skipped.
@@ -53,20 +71,7 @@ export async function treeUsage(root: string): Promise<TreeUsage> {
       });
       stats.push(...(await Promise.all(batch)));
     }
-    for (const item of stats) {
-      if (item === undefined) continue;
-      const { p, st } = item;
-      if (st.isDirectory()) {
-        if (st.dev !== rootDev) continue;
-        pending.push(p);
-      } else if (st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        if (seenLinked.has(key)) continue;
-        seenLinked.add(key);
-      }
-      usage.bytes += st.blocks * 512;
-      usage.inodes += 1;
-    }
+    for (const item of stats) if (item !== undefined) countEntry(usage, seenLinked, pending, item.p, item.st, rootDev);
   }
   return usage;
 }

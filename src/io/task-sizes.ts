@@ -8,7 +8,7 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SizeTally, TaskSizes } from '../core/facts.js';
 import { isStrictlyInside } from '../core/sandbox-policy.js';
-import { treeUsage } from './disk-usage.js';
+import { countEntry, treeUsage } from './disk-usage.js';
 import { isLegacyLogTree } from './log-paths.js';
 import { isGone } from './tree-remover.js';
 
@@ -98,17 +98,7 @@ export function treeUsageSync(root: string): SizeTally {
     for (const name of names) {
       const p = path.join(dir, name);
       const st = lstatOrGone(p);
-      if (st === undefined) continue;
-      if (st.isDirectory()) {
-        if (st.dev !== top.dev) continue;
-        pending.push(p);
-      } else if (st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        if (seenLinked.has(key)) continue;
-        seenLinked.add(key);
-      }
-      usage.bytes += st.blocks * 512;
-      usage.inodes += 1;
+      if (st !== undefined) countEntry(usage, seenLinked, pending, p, st, top.dev);
     }
   }
   return usage;
