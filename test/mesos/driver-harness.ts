@@ -2,10 +2,11 @@
 // and a logger whose lines the test can read.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { afterEach, expect } from 'vitest';
 import { parseMesosEnv } from '../../src/io/mesos/env.js';
 import { MesosHttpDriver, type MesosHttpDriverOptions } from '../../src/io/mesos/http-driver.js';
 import type { SubscribedJson, TaskInfoJson } from '../../src/io/mesos/types.js';
-import type { AgentSimulator, ExecutorEnvOptions } from '../../src/sim/agent-simulator.js';
+import { AgentSimulator, type AgentSimulatorOptions, type ExecutorEnvOptions } from '../../src/sim/agent-simulator.js';
 
 export interface HandlerLog {
   subscribed: SubscribedJson[];
@@ -59,4 +60,42 @@ export function connect(
     onError: (message) => seen.errors.push(message),
   }, { logger: pino({ level: 'debug' }, sink), persistenceWaitMs: 2_000, ...driverOptions });
   return { driver, seen, logs };
+}
+
+/**
+ * Agents and drivers that live for one test: `agent()` starts a simulator with the quick
+ * re-registration window, `track()` has a driver stopped after the test, `launched()` LAUNCHes a
+ * GC task and waits until the driver has it (its updates are then the executor's own). After
+ * each test the drivers and agents are stopped first (so a failed check cannot leak them into
+ * the next test), then no agent may have aborted or killed the executor for missing its
+ * re-registration window, as a real agent would have.
+ */
+export function agentsPerTest(): {
+  agent(options?: AgentSimulatorOptions): Promise<AgentSimulator>;
+  track(h: Harness): Harness;
+  launched(sim: AgentSimulator, h: Harness, taskId: string): Promise<void>;
+} {
+  const sims: AgentSimulator[] = [];
+  const drivers: MesosHttpDriver[] = [];
+  afterEach(async () => {
+    const agents = sims.splice(0);
+    await Promise.all(drivers.splice(0).map((d) => d.stop()));
+    for (const s of agents) await s.stop();
+    for (const s of agents) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
+  });
+  return {
+    async agent(options = {}) {
+      const sim = await AgentSimulator.start({ reregistrationTimeoutMs: FAST_WINDOW_MS, ...options });
+      sims.push(sim);
+      return sim;
+    },
+    track(h) {
+      drivers.push(h.driver);
+      return h;
+    },
+    async launched(sim, h, taskId) {
+      sim.launch(taskId, new Uint8Array([1]));
+      await sim.waitFor(() => h.seen.launches.some((l) => l.taskId === taskId), 5_000, `the LAUNCH of ${taskId}`);
+    },
+  };
 }

@@ -3,39 +3,14 @@
 // replayed into SUBSCRIBE (which aborts a real agent), updates about other executors' tasks
 // waiting for acknowledgements that never come, 403 read as an authentication failure, and a
 // hung SUBSCRIBE eating the re-registration window.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AgentSimulator, type AgentSimulatorOptions } from '../../src/sim/agent-simulator.js';
-import { newStatusUuid, type MesosHttpDriver } from '../../src/io/mesos/http-driver.js';
+import { describe, expect, it } from 'vitest';
+import type { AgentSimulator } from '../../src/sim/agent-simulator.js';
+import { newStatusUuid } from '../../src/io/mesos/http-driver.js';
 import type { UpdateCallJson } from '../../src/io/mesos/types.js';
 import { isValidUuidBytes } from '../../src/sim/agent-rules.js';
-import { FAST_WINDOW_MS, connect, type Harness } from './driver-harness.js';
+import { agentsPerTest, connect } from './driver-harness.js';
 
-const sims: AgentSimulator[] = [];
-const drivers: MesosHttpDriver[] = [];
-
-async function agent(options: AgentSimulatorOptions = {}): Promise<AgentSimulator> {
-  const sim = await AgentSimulator.start({ reregistrationTimeoutMs: FAST_WINDOW_MS, ...options });
-  sims.push(sim);
-  return sim;
-}
-
-function track(h: Harness): Harness {
-  drivers.push(h.driver);
-  return h;
-}
-
-afterEach(async () => {
-  // Take this test's agents and drivers first, so that a failed check cannot leak them into the next test.
-  const agents = sims.splice(0);
-  await Promise.all(drivers.splice(0).map((d) => d.stop()));
-  for (const s of agents) await s.stop();
-  for (const s of agents) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
-});
-
-async function launched(sim: AgentSimulator, h: Harness, taskId: string): Promise<void> {
-  sim.launch(taskId, new Uint8Array([1]));
-  await sim.waitFor(() => h.seen.launches.some((l) => l.taskId === taskId), 5_000, `the LAUNCH of ${taskId}`);
-}
+const { agent, track, launched } = agentsPerTest();
 
 const updateCalls = (sim: AgentSimulator) => sim.calls.filter((c) => c.type === 'UPDATE');
 const uuidOf = (call: { body: unknown }) => (call.body as UpdateCallJson).update.status.uuid;

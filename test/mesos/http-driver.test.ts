@@ -2,44 +2,19 @@ import { afterEach, describe, it, expect } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentSimulator, type AgentSimulatorOptions } from '../../src/sim/agent-simulator.js';
-import type { MesosHttpDriver } from '../../src/io/mesos/http-driver.js';
+import type { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import type { Clock } from '../../src/core/ports.js';
 import type { UpdateCallJson } from '../../src/io/mesos/types.js';
-import { FAST_WINDOW_MS, connect } from './driver-harness.js';
+import { agentsPerTest, connect } from './driver-harness.js';
 
-const sims: AgentSimulator[] = [];
-const drivers: MesosHttpDriver[] = [];
+const { agent, track, launched } = agentsPerTest();
 const dirs: string[] = [];
 
-async function agent(options: AgentSimulatorOptions = {}): Promise<AgentSimulator> {
-  const sim = await AgentSimulator.start({ reregistrationTimeoutMs: FAST_WINDOW_MS, ...options });
-  sims.push(sim);
-  return sim;
-}
-
-function track(h: ReturnType<typeof connect>): ReturnType<typeof connect> {
-  drivers.push(h.driver);
-  return h;
-}
-
 afterEach(async () => {
-  // Take this test's agents and drivers first, so that a failed check cannot leak them into the next test.
-  const agents = sims.splice(0);
-  await Promise.all(drivers.splice(0).map((d) => d.stop()));
-  for (const s of agents) await s.stop();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-  // A real agent would have aborted, or killed the executor for missing its re-registration window.
-  for (const s of agents) expect({ crashed: s.crashed, kills: s.executorKills }).toEqual({ crashed: undefined, kills: [] });
 });
 
 const callsOf = (sim: AgentSimulator, type: string) => sim.calls.filter((c) => c.type === type);
-
-/** LAUNCHes a GC task and waits until the driver has it: its updates are then the executor's own. */
-async function launched(sim: AgentSimulator, h: ReturnType<typeof connect>, taskId: string): Promise<void> {
-  sim.launch(taskId, new Uint8Array([1]));
-  await sim.waitFor(() => h.seen.launches.some((l) => l.taskId === taskId), 5_000, `the LAUNCH of ${taskId}`);
-}
 
 describe('MesosHttpDriver against the agent simulator', () => {
   it('subscribes with the ids and JSON headers, and resolves start() on SUBSCRIBED', async () => {
