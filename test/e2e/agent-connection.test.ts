@@ -1,6 +1,6 @@
 // The executor process and its agent connection: an agent restart mid-run, bad GC payloads, a
 // wrong token, and an agent that never comes back.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAdjustRetainedTasks } from '../../src/core/aurora-messages.js';
@@ -9,7 +9,7 @@ import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { gcTaskInfo, launchEvent } from '../../src/sim/agent-events.js';
 import type { DenseAgent } from '../../src/sim/dense-agent.js';
 import {
-  QUICK_FLAGS, RESTART_WINDOW_MS, agentArgs, denseAgent, ensureBuilt, expectAgentHappy, hasState, killExecutors, runPlan, spawnExecutor, tempDir,
+  QUICK_FLAGS, RESTART_WINDOW_MS, agentArgs, denseAgent, ensureBuilt, expectAgentHappy, hasState, killExecutors, makeDir, runPlan, spawnExecutor, tempDir,
   updatesFor,
 } from './harness.js';
 
@@ -32,11 +32,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function sandbox(name: string): Promise<string> {
-  const p = path.join(dir, name);
-  await mkdir(p, { recursive: true });
-  return p;
-}
+const sandbox = (name: string): Promise<string> => makeDir(dir, name);
 
 describe('agent restart in the middle of a run', () => {
   it('loses no update, duplicates none after acknowledgement, and carries only its own in SUBSCRIBE', async () => {

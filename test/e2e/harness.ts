@@ -1,17 +1,20 @@
 // End-to-end harness: the compiled `bin/thermos-gc.js` as a real executor process against the
 // AgentSimulator over loopback HTTP. Builds dist/ first when a source is newer than the build.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlanOutput } from '../../src/cli/plan.js';
-import { scheduleStatusName } from '../../src/core/states.js';
+import { TaskState, scheduleStatusName } from '../../src/core/states.js';
+import { runnerCheckpointPath } from '../../src/io/checkpoint-paths.js';
 import { lockExclusiveWithTimeout, unlock } from '../../src/io/flock.js';
 import type { AgentSimulator, SpawnExecutorOptions } from '../../src/sim/agent-simulator.js';
 import { generateAgent, type DenseAgent, type DenseAgentOptions } from '../../src/sim/dense-agent.js';
 import type { TaskStatusJson } from '../../src/io/mesos/types.js';
+import { writeTask } from '../helpers/checkpoint-builder.js';
+import { startFakeRunner } from '../helpers/fake-runner.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(REPO, 'bin', 'thermos-gc.js');
@@ -146,4 +149,29 @@ export async function runPlan(agent: DenseAgent, retained: ReadonlyMap<string, n
   const r = spawnSync(process.execPath, [BIN, 'plan', '--json', '--retained', file, '--now', String(nowS), ...agentArgs(agent)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`plan failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as PlanOutput;
+}
+
+/** `<parent>/<name>`, created. */
+export async function makeDir(parent: string, name: string): Promise<string> {
+  const p = path.join(parent, name);
+  await mkdir(p, { recursive: true });
+  return p;
+}
+
+/**
+ * An active task `stuck` under `root` whose run cannot finish: a live fake runner holds the
+ * checkpoint lock but is not the runner the checkpoint records (`recordedRunnerPid`, never
+ * alive), so the killer leaves it alone and waits for the lock. Its sandbox is `<mesos>/sb`.
+ */
+export async function writeStuckTask(root: string, mesos: string, recordedRunnerPid: number): Promise<void> {
+  const hour = 3_600_000;
+  await mkdir(mesos, { recursive: true });
+  await startFakeRunner(runnerCheckpointPath(root, 'stuck'));
+  const uid = process.getuid?.() ?? 0;
+  await writeTask(root, {
+    taskId: 'stuck',
+    state: 'active',
+    header: { taskId: 'stuck', launchTimeMs: Date.now() - hour, sandbox: path.join(mesos, 'sb'), hostname: 'localhost', user: 'root', uid },
+    statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - hour, runnerPid: recordedRunnerPid, runnerUid: uid }],
+  });
 }

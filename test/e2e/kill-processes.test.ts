@@ -12,7 +12,7 @@ import { runnerCheckpointPath, taskFilePath } from '../../src/io/checkpoint-path
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { processRun, writeTask } from '../helpers/checkpoint-builder.js';
 import { isRunning, killAllTracked, procStartTimeMs, startFakeRunner, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
-import { QUICK_FLAGS, ensureBuilt, expectAgentHappy, hasState, killExecutors, spawnExecutor, tempDir, updatesFor } from './harness.js';
+import { QUICK_FLAGS, ensureBuilt, expectAgentHappy, hasState, killExecutors, spawnExecutor, tempDir, updatesFor, writeStuckTask } from './harness.js';
 
 const HOUR = 3_600_000;
 
@@ -99,16 +99,8 @@ describe('killing real processes through the executor', () => {
   it('SHUTDOWN during a run that cannot finish: aborts and exits at the grace-period deadline', async () => {
     const root = path.join(dir, 'ckpt-stuck');
     const mesos = path.join(dir, 'mesos-stuck');
-    await mkdir(mesos, { recursive: true });
     // The lock holder is not the recorded runner, so the killer will not kill it and waits for the lock.
-    await startFakeRunner(runnerCheckpointPath(root, 'stuck'));
-    const uid = process.getuid?.() ?? 0;
-    await writeTask(root, {
-      taskId: 'stuck',
-      state: 'active',
-      header: { taskId: 'stuck', launchTimeMs: Date.now() - HOUR, sandbox: path.join(mesos, 'sb'), hostname: 'localhost', user: 'root', uid },
-      statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - HOUR, runnerPid: 4_190_005, runnerUid: uid }],
-    });
+    await writeStuckTask(root, mesos, 4_190_005);
     const sandbox = path.join(dir, 'sandbox-stuck');
     await mkdir(sandbox);
     const ex = spawnExecutor(sim, ['--checkpoint-root', root, '--mesos-root', mesos, ...QUICK_FLAGS, '--lock-timeout', '60s', '--kill-budget', '100%'], {

@@ -3,24 +3,21 @@
 // hanging), over the executor domain socket, with KILL of a queued GC task, and with the
 // authentication token gone from the environment of anything the executor starts.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAdjustRetainedTasks } from '../../src/core/aurora-messages.js';
-import { ScheduleStatus, TaskState } from '../../src/core/states.js';
+import { ScheduleStatus } from '../../src/core/states.js';
 import { MSG_KILLED_QUEUED } from '../../src/executor/gc-executor.js';
 import { EXECUTOR_VARS_FILE, type MetricsSnapshot } from '../../src/executor/metrics.js';
-import { runnerCheckpointPath } from '../../src/io/checkpoint-paths.js';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
-import { writeTask } from '../helpers/checkpoint-builder.js';
-import { killAllTracked, startFakeRunner } from '../helpers/fake-runner.js';
+import { killAllTracked } from '../helpers/fake-runner.js';
 import {
   QUICK_FLAGS, agentArgs, denseAgent, ensureBuilt, expectAgentHappy, hasState, killExecutors, readJson, runPlan, spawnExecutor,
-  tempDir, updatesFor,
+  makeDir, tempDir, updatesFor, writeStuckTask,
 } from './harness.js';
 
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
 let dir: string;
 let cleanup: () => Promise<void>;
 const sims: AgentSimulator[] = [];
@@ -38,11 +35,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function sandbox(name: string): Promise<string> {
-  const p = path.join(dir, name);
-  await mkdir(p, { recursive: true });
-  return p;
-}
+const sandbox = (name: string): Promise<string> => makeDir(dir, name);
 
 async function logLines(sb: string): Promise<{ msg: string; [k: string]: unknown }[]> {
   const file = path.join(sb, 'executor_logs', 'thermos-gc.log');
@@ -118,15 +111,7 @@ describe('KILL', () => {
     // A run that cannot finish: the lock holder is not the recorded runner, so the killer waits for the lock.
     const root = path.join(dir, 'ckpt-kill');
     const mesos = path.join(dir, 'mesos-kill');
-    await mkdir(mesos, { recursive: true });
-    await startFakeRunner(runnerCheckpointPath(root, 'stuck'));
-    const uid = process.getuid?.() ?? 0;
-    await writeTask(root, {
-      taskId: 'stuck',
-      state: 'active',
-      header: { taskId: 'stuck', launchTimeMs: Date.now() - HOUR, sandbox: path.join(mesos, 'sb'), hostname: 'localhost', user: 'root', uid },
-      statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - HOUR, runnerPid: 4_190_007, runnerUid: uid }],
-    });
+    await writeStuckTask(root, mesos, 4_190_007);
     const sim = await AgentSimulator.start();
     sims.push(sim);
     const sb = await sandbox('sb-kill');
