@@ -57,6 +57,8 @@ export interface CollectPair {
 export interface WholeProcessResult {
   plan: PlanRow[];
   pythonReference: 'ran' | string;
+  /** What NODE_EXTRA_CA_CERTS (removed from the commands' environment) costs a node start; absent when it was not set. */
+  caBundleMsPerStart?: number;
   collect: { tasks: number; files: number; pairs: CollectPair[]; medianRatio: number };
 }
 
@@ -66,12 +68,41 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/**
+ * The environment every measured command runs in: this one, less NODE_EXTRA_CA_CERTS. Node parses
+ * that CA bundle at every start, before any of our code runs (~30-60 ms on these machines for
+ * their 220 KB bundle); thermos-gc opens no TLS connection, the Python reference never reads the
+ * variable, and a Mesos agent does not set it. The bench prints the cost when it removes it.
+ */
+const CHILD_ENV: NodeJS.ProcessEnv = (() => {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+})();
+
+/** What NODE_EXTRA_CA_CERTS costs a node start here (median of 5 `node -e 0` each way), or undefined when unset. */
+async function caBundleCostMs(): Promise<number | undefined> {
+  if (process.env.NODE_EXTRA_CA_CERTS === undefined) return undefined;
+  const time = async (env: NodeJS.ProcessEnv): Promise<number> => {
+    const t0 = performance.now();
+    await run(process.execPath, ['-e', '0'], { env });
+    return performance.now() - t0;
+  };
+  const withIt: number[] = [];
+  const without: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    withIt.push(await time(process.env));
+    without.push(await time(CHILD_ENV));
+  }
+  return median(withIt) - median(without);
+}
+
 /** Runs a command to completion; its wall time (spawn to exit) and its own peak RSS. */
 async function measure(argv: readonly string[]): Promise<ProcessSample> {
   const timed = existsSync(GNU_TIME);
   const full = timed ? [GNU_TIME, '-f', '__PEAK_KB__ %M', ...argv] : [...argv];
   const t0 = performance.now();
-  const child = spawn(full[0] as string, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(full[0] as string, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -165,7 +196,8 @@ function collectedTrees(agent: DenseAgent): string[] {
 async function collectBench(ctx: BenchContext, tasks: number): Promise<WholeProcessResult['collect']> {
   const pairs: CollectPair[] = [];
   let files = 0;
-  const n = ctx.quick ? 1 : 3;
+  // Five pairs: on this disk one pair can be 2× off either way (bench/README.md).
+  const n = ctx.quick ? 1 : 5;
   for (let i = 0; i < n; i++) {
     const dir = await benchDir(ctx.baseDir, `collect${tasks}`);
     try {
@@ -218,10 +250,16 @@ export async function wholeProcessBench(ctx: BenchContext): Promise<WholeProcess
       'x vs Node+thrift': r.speedupVsNodeThrift ?? '-',
     })),
   );
+  const caCost = await caBundleCostMs();
+  if (caCost !== undefined) {
+    console.log(`\nNODE_EXTRA_CA_CERTS is set here: node parses that bundle at every start (+${caCost.toFixed(0)} ms measured); the commands above and below run without it.`);
+  }
   const collect = await collectBench(ctx, collectTasks);
   printTable(
     `Whole process: collect deleting all ${collectTasks} tasks (${collect.files} files) vs rm -rf of the same trees, pairs after sync, alternating order (median ratio ${collect.medianRatio.toFixed(2)})`,
     collect.pairs.map((p) => ({ order: p.order, 'collect ms': p.collectMs, 'rm -rf ms': p.rmMs, 'x rm -rf': p.ratio, 'collect peak RSS MiB': p.collectPeakRssMiB })),
   );
-  return { plan: rows, pythonReference: python, collect };
+  const out: WholeProcessResult = { plan: rows, pythonReference: python, collect };
+  if (caCost !== undefined) out.caBundleMsPerStart = caCost;
+  return out;
 }

@@ -146,9 +146,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { config } = opts;
   await assertRoots(config.checkpointRoots);
   const logger = createLogger({ level: 'warn', stderr: io.stderr });
-  // The executor's scanner, measurer and deleter: the pool (started only for work larger than
-  // one batch), or the main thread with --workers 0.
-  const services = createServices(config, logger);
+  // The executor's scanner, measurer and deleter. The scan runs on this thread (as plan's does:
+  // nothing else to serve here); the measuring and deletion on the pool (started only for work
+  // larger than one batch), or on this thread too with --workers 0.
+  const services = createServices(config, logger, { scanOnThisThread: true });
   try {
     return await collect(opts, services, io);
   } finally {
@@ -160,6 +161,10 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
   const { config, limits } = opts;
   const nowMs = Date.now();
   const listing = await services.listTasks(config.checkpointRoots);
+  // The threads boot on other cores while this one scans; only finished tasks can be deleted.
+  let finishedTasks = 0;
+  for (const ref of listing.refs) if (ref.state === 'finished') finishedTasks++;
+  services.startThreadsFor(finishedTasks);
   const [allFacts, linked] = await Promise.all([services.readFacts(listing.refs), services.linkedExecutors()]);
   const refused: Record<string, string> = {};
   const named = new Set(opts.named);

@@ -51,7 +51,10 @@ export function parseRetainedJson(text: string, source: string): Map<string, num
     throw new UsageError(`--retained ${source}: expected an object of task id → ScheduleStatus name`);
   }
   const out = new Map<string, number>();
-  for (const [taskId, name] of Object.entries(parsed as Record<string, unknown>)) {
+  const obj = parsed as Record<string, unknown>;
+  // for-in over JSON.parse's own plain object: no array of [key, value] pairs for 10,000 tasks.
+  for (const taskId in obj) {
+    const name = obj[taskId];
     const status = typeof name === 'string' ? parseScheduleStatus(name) : undefined;
     if (status === undefined) throw new UsageError(`--retained ${source}: task ${JSON.stringify(taskId)} has unknown status ${JSON.stringify(name)}`);
     out.set(taskId, status);

@@ -42,6 +42,8 @@ export interface GcPoolOptions {
    * the cgroup's OOM killer. @default 512; the executor derives it from the memory limit.
    */
   maxOldGenerationSizeMb?: number;
+  /** Start every thread now instead of with the first batches (they boot while the caller works). */
+  startThreadsNow?: boolean;
 }
 
 function isAbortError(err: unknown): boolean {
@@ -62,7 +64,7 @@ export class GcPool implements JobRunner {
     this.batchTimeoutMs = opts.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS;
     this.piscina = new Piscina({
       filename: opts.workerFile ?? resolveWorkerFile(),
-      minThreads: 0,
+      minThreads: opts.startThreadsNow === true ? opts.threads : 0,
       maxThreads: opts.threads,
       idleTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       // Utilisation is ours (below): Piscina's comes from a histogram summary (mean, stddev,

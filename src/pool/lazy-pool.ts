@@ -11,13 +11,23 @@ export class LazyPool implements JobRunner {
   private pool: Promise<GcPool> | undefined;
   private started: GcPool | undefined;
 
-  constructor(private readonly opts: GcPoolOptions) {
+  constructor(private opts: GcPoolOptions) {
     this.threads = opts.threads;
   }
 
   /** True once the first batch has been sent (the threads may still be starting). */
   get isStarted(): boolean {
     return this.pool !== undefined;
+  }
+
+  /**
+   * Starts the threads now, without a batch: they boot (~100 ms each, on other cores) while the
+   * caller still works on this thread. A failure to start surfaces with the first batch.
+   */
+  start(): void {
+    if (this.pool !== undefined) return;
+    this.opts = { ...this.opts, startThreadsNow: true };
+    this.get().catch(() => undefined);
   }
 
   private get(): Promise<GcPool> {

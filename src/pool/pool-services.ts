@@ -26,6 +26,11 @@ export interface PooledServices extends GcServices {
   readonly runner: JobRunner;
   /** `inspect`'s full replays (every process run), one entry per ref, in order. */
   inspectTasks(refs: readonly TaskRef[]): Promise<InspectEntry[]>;
+  /**
+   * Starts the worker threads now if a job of `items` would go to them, so that they boot while
+   * this thread goes on (collect: the scan runs here meanwhile, the deletion goes to them).
+   */
+  startThreadsFor(items: number): void;
   /** Stops the worker threads (running batches finish first). */
   close(): Promise<void>;
 }
@@ -37,6 +42,11 @@ export interface PoolServicesOptions {
   batchTimeoutMs?: number;
   /** @default /etc/passwd */
   uidForUser?: (user: string) => number | undefined;
+  /**
+   * Read checkpoints and walk the Mesos work dir on this thread whatever the worker count (a
+   * one-shot command with nothing else to serve: its threads are for the deletion). @default false
+   */
+  scanOnThisThread?: boolean;
 }
 
 /** A runner for `config.workers`: inline for 0, else a (lazily started) pool of that many threads. */
@@ -83,6 +93,7 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
   const lazy = runner instanceof LazyPool ? runner : undefined;
   /** Where a job of `items` goes: inline while the lazy pool is idle and the job fits one batch. */
   const runnerFor = (items: number): JobRunner => (lazy !== undefined && !lazy.isStarted && items <= config.batchSize ? inline : runner);
+  const scanRunnerFor = (items: number): JobRunner => (opts.scanOnThisThread === true ? inline : runnerFor(items));
   // Two batches per thread keep every worker busy while the main thread merges results.
   const inFlightFor = (r: JobRunner): number => Math.max(1, r.threads) * 2;
   // Tasks of the last listing: the Mesos walk is about as large (one executor per task).
@@ -109,7 +120,7 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
   };
 
   const readFacts = async (refs: readonly TaskRef[]): Promise<TaskFacts[]> => {
-    const r = runnerFor(refs.length);
+    const r = scanRunnerFor(refs.length);
     const out: TaskFacts[] = new Array(refs.length);
     const size = Math.max(1, Math.floor(config.batchSize));
     try {
@@ -196,12 +207,16 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
       // A missing work dir is not "nothing linked": that would delete every finished sandbox.
       if (!(await isDirectory(config.mesosRoot))) throw mesosRootMissing(config.mesosRoot);
       // One shard per thread: the walk reads one run dir per executor, ~70 ms at 10,000 tasks.
-      const r = runnerFor(listed);
+      const r = scanRunnerFor(listed);
       const count = Math.max(1, r.threads);
       const shards = Array.from({ length: count }, (_, index) => r.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count } }));
       const linked = new Set<string>();
       for (const ids of await Promise.all(shards)) for (const id of ids) linked.add(id);
       return linked;
+    },
+
+    startThreadsFor(items: number): void {
+      if (lazy !== undefined && items > config.batchSize) lazy.start();
     },
 
     close: () => runner.close(),

@@ -9,19 +9,23 @@
 // cleanly is handed to readTaskFacts, so error records are exactly the ones it produces.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { replayTaskSummary } from '../core/checkpoint/replay.js';
-import { decisionStatuses, type StatusFact, type TaskFacts, type TaskRef } from '../core/facts.js';
+import { scanRunnerSummary } from '../core/checkpoint/scan-summary.js';
+import { decisionStatuses, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { isSafeTaskId } from '../core/task-id.js';
 import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
+/** mtime of the file readWhole read last (a module variable: no result object per file). */
+let lastMtimeMs = 0;
+
 /**
- * Reads a whole file with one open/fstat/read/close; the scratch buffer is reused (copied out by
- * the decoder's strings). The buffer always has room for more than fstat's size, so a read that
- * returns less than it asked for is the end of the (regular) file: no second read to see EOF.
+ * Reads a whole file with one open/fstat/read/close into the scratch buffer (reused: the decoder's
+ * strings are copies) and returns how many bytes it holds; the mtime is left in lastMtimeMs. The
+ * buffer always has room for more than fstat's size, so a read that returns less than it asked
+ * for is the end of the (regular) file: no second read to see EOF.
  */
-function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
+function readWhole(file: string): number {
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd);
@@ -37,7 +41,8 @@ function readWhole(file: string): { bytes: Buffer; mtimeMs: number } {
       scratch.copy(bigger, 0, 0, n);
       scratch = bigger;
     }
-    return { bytes: scratch.subarray(0, n), mtimeMs: st.mtimeMs };
+    lastMtimeMs = st.mtimeMs;
+    return n;
   } finally {
     closeSync(fd);
   }
@@ -52,34 +57,27 @@ function runnerFile(ref: TaskRef): string | undefined {
   return `${dir}/${ref.taskId}/runner`;
 }
 
-/** The facts of a cleanly replayable checkpoint, shaped as readTaskFacts shapes them; undefined otherwise. */
+/** The facts of a cleanly written checkpoint, shaped as readTaskFacts shapes them; undefined otherwise. */
 function fastFacts(ref: TaskRef): TaskFacts | undefined {
   try {
     const file = runnerFile(ref);
     if (file === undefined) return undefined;
-    const { bytes, mtimeMs } = readWhole(file);
-    const summary = replayTaskSummary(bytes);
-    for (const s of summary.statuses) if (s.state === undefined || s.timestampMs === undefined) return undefined;
-    const statuses: StatusFact[] = decisionStatuses(summary.statuses).map((s) => ({
-      state: s.state as number,
-      timestampMs: s.timestampMs as number,
-      runnerPid: s.runnerPid,
-      runnerUid: s.runnerUid,
-    }));
-    const h = summary.header;
+    const s = scanRunnerSummary(scratch, readWhole(file));
+    if (s === undefined) return undefined;
     return {
       taskId: ref.taskId,
       root: ref.root,
       state: ref.state,
-      runnerMtimeMs: mtimeMs,
+      runnerMtimeMs: lastMtimeMs,
       error: undefined,
-      sandbox: h?.sandbox,
-      logDir: h?.logDir,
-      user: h?.user,
-      uid: h?.uid,
-      launchTimeMs: h?.launchTimeMs,
-      statuses,
-      processRuns: summary.processRuns,
+      sandbox: s.sandbox,
+      logDir: s.logDir,
+      user: s.user,
+      uid: s.uid,
+      launchTimeMs: s.launchTimeMs,
+      // The summary's own array: kept as it is when it is short enough already.
+      statuses: s.statuses.length <= 4 ? s.statuses : decisionStatuses(s.statuses),
+      processRuns: s.processRuns,
     };
   } catch {
     return undefined;

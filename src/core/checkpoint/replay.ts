@@ -19,6 +19,22 @@ const ALLOWED_NEXT: readonly number[] = [
 ];
 const TERMINAL = bit(ProcessState.SUCCESS) | bit(ProcessState.KILLED) | bit(ProcessState.FAILED) | bit(ProcessState.LOST);
 
+/** What a process record does to its process's current run: see processStep. */
+export const STEP_INVALID = 0;
+export const STEP_NEW_RUN = 1;
+export const STEP_SAME_RUN = 2;
+
+/**
+ * The rule itself, without messages: whether a record (seq, NaN when absent; state, -1 when absent)
+ * opens a new run, continues the current one (curState -1: the process has none yet), or is
+ * invalid. Run states come from accepted records, so they are 0..6 and the bit tests are exact.
+ */
+export function processStep(seq: number, state: number, curSeq: number, curState: number): number {
+  if (curState < 0 || (TERMINAL & bit(curState)) !== 0) return state === ProcessState.WAITING && !Number.isNaN(seq) ? STEP_NEW_RUN : STEP_INVALID;
+  if (seq !== curSeq + 1 || state < 0 || state > 6 || ((ALLOWED_NEXT[curState] ?? 0) & bit(state)) === 0) return STEP_INVALID;
+  return STEP_SAME_RUN;
+}
+
 /**
  * Validates one process record against the process's current run (undefined: none yet).
  * Returns true when the record opens a new run. Throws ReplayError for an invalid record.
@@ -29,7 +45,9 @@ export function checkProcessStep(
   state: number | undefined,
   current: { seq: number; state: number } | undefined,
 ): boolean {
-  // Run states come from accepted records, so they are 0..6 and the bit tests are exact.
+  const step = processStep(seq ?? NaN, state ?? -1, current?.seq ?? NaN, current?.state ?? -1);
+  if (step !== STEP_INVALID) return step === STEP_NEW_RUN;
+  // Invalid: say why, in the order the rule is stated.
   if (current === undefined || (TERMINAL & bit(current.state)) !== 0) {
     if (state !== ProcessState.WAITING) {
       throw new ReplayError(`process ${name}: a new run must start WAITING, got ${stateText(state)}`);

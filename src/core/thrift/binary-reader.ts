@@ -51,6 +51,26 @@ const SHARED_MAX = 64;
 const SHARED_KEY_BYTES = 64;
 const sharedKeys: Uint8Array[] = [];
 const sharedValues: string[] = [];
+/** The shared instance of the string these bytes encode, if the table has it. */
+export function findSharedString(buf: Uint8Array, start: number, len: number): string | undefined {
+  for (let i = 0; i < sharedKeys.length; i++) {
+    const k = sharedKeys[i]!;
+    if (k.length !== len) continue;
+    let j = 0;
+    while (j < len && k[j] === buf[start + j]) j++;
+    if (j === len) return sharedValues[i];
+  }
+  return undefined;
+}
+
+/** Adds `s` (the string of those bytes) to the shared table if it has room; false when it has none. */
+export function rememberSharedString(buf: Uint8Array, start: number, len: number, s: string): boolean {
+  if (sharedKeys.length >= SHARED_MAX || len > SHARED_KEY_BYTES) return false;
+  sharedKeys.push(Uint8Array.prototype.slice.call(buf, start, start + len));
+  sharedValues.push(s);
+  return true;
+}
+
 /** How many distinct repeated strings one reader remembers (a task has a handful of processes). */
 const MAX_INTERNED = 32;
 
@@ -153,13 +173,8 @@ export class BinaryReader {
     const start = this.readStringSpan();
     const len = this.pos - start;
     const buf = this.buf;
-    for (let i = 0; i < sharedKeys.length; i++) {
-      const k = sharedKeys[i]!;
-      if (k.length !== len) continue;
-      let j = 0;
-      while (j < len && k[j] === buf[start + j]) j++;
-      if (j === len) return sharedValues[i]!;
-    }
+    const shared = findSharedString(buf, start, len);
+    if (shared !== undefined) return shared;
     const own = this.internAt;
     if (own !== undefined) {
       for (let i = 0; i < own.length; i++) {
@@ -171,10 +186,8 @@ export class BinaryReader {
       }
     }
     const s = buf.toString('utf8', start, this.pos);
-    if (sharedKeys.length < SHARED_MAX && len <= SHARED_KEY_BYTES) {
-      sharedKeys.push(Uint8Array.prototype.slice.call(buf, start, this.pos));
-      sharedValues.push(s);
-    } else if ((own?.length ?? 0) < MAX_INTERNED) {
+    if (rememberSharedString(buf, start, len, s)) return s;
+    if ((own?.length ?? 0) < MAX_INTERNED) {
       (this.internAt ??= []).push(start);
       this.internLen.push(len);
       this.internValues.push(s);

@@ -1,0 +1,54 @@
+// `collect`'s arrangement: the scan on this thread whatever the worker count, the threads started
+// before any batch (they boot while this thread scans), and the deletion on them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { LazyPool } from '../../src/pool/lazy-pool.js';
+import { createServices, type PooledServices } from '../../src/pool/pool-services.js';
+import type { DenseAgent } from '../../src/sim/dense-agent.js';
+import { agentIn, byTaskId, configFor, removeDir, targetsFor, tempDir } from './agent-fixture.js';
+
+describe('scanOnThisThread and startThreadsFor', () => {
+  let dir: string;
+  let agent: DenseAgent;
+  let here: PooledServices;
+  let pooled: PooledServices;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    agent = await agentIn(dir, { tasks: 200 });
+    here = createServices(configFor(agent, { workers: 2, batchSize: 32 }), silentLogger(), { scanOnThisThread: true });
+    pooled = createServices(configFor(agent, { workers: 2, batchSize: 32 }), silentLogger());
+  });
+  afterAll(async () => {
+    await here.close();
+    await pooled.close();
+    await removeDir(dir);
+  });
+
+  it('reads facts and walks the Mesos dir on this thread, with the same results as the pool', async () => {
+    const { refs } = await here.listTasks([agent.checkpointRoot]);
+    const facts = await here.readFacts(refs);
+    const linked = await here.linkedExecutors();
+    // Nothing went to the pool: 200 tasks in batches of 32 would have been 7 messages.
+    expect(here.runner.stats.messages).toBe(0);
+    expect((here.runner as LazyPool).isStarted).toBe(false);
+    expect(byTaskId(facts)).toEqual(byTaskId(await pooled.readFacts(refs)));
+    expect([...linked].sort()).toEqual([...(await pooled.linkedExecutors())].sort());
+    expect(pooled.runner.stats.messages).toBeGreaterThan(0);
+  });
+
+  it('starts the threads only for more than one batch, and deletes on them', async () => {
+    here.startThreadsFor(32);
+    expect((here.runner as LazyPool).isStarted).toBe(false);
+    here.startThreadsFor(33);
+    expect((here.runner as LazyPool).isStarted).toBe(true);
+    const { refs } = await here.listTasks([agent.checkpointRoot]);
+    const facts = await here.readFacts(refs);
+    const targets = targetsFor(here, facts, await here.linkedExecutors()).slice(0, 40);
+    expect(targets.length).toBeGreaterThan(32);
+    const results = await here.deleteTargets(targets);
+    expect(results.every((r) => r.errors.length === 0 && r.deleted.length > 0)).toBe(true);
+    // The deletion's batches (and only they) went to the threads.
+    expect(here.runner.stats.messages).toBeGreaterThan(0);
+  });
+});
