@@ -6,8 +6,9 @@
 //   `thrift` package's TBinaryProtocol; bench/reference/plan-reference.ts). Runs alternate, the
 //   median counts, and every output must be byte-identical to plan's (the same job, checked).
 // - `thermos-gc collect` deleting every task of an agent against `rm -rf` of the same trees in an
-//   identical copy: median of pairs run in alternating order, each after a `sync` (this disk is
-//   noisy: one pair alone is not a measurement).
+//   identical copy (the same seed, generated alone just before its deletion): median of pairs run
+//   in alternating order, each after a `sync` (this disk is noisy: one pair alone is not a
+//   measurement).
 // Peak RSS is the child's own maximum resident set (GNU time's %M when /usr/bin/time exists,
 // else VmHWM sampled from /proc every 5 ms).
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -59,7 +60,7 @@ export interface WholeProcessResult {
   pythonReference: 'ran' | string;
   /** What NODE_EXTRA_CA_CERTS (removed from the commands' environment) costs a node start; absent when it was not set. */
   caBundleMsPerStart?: number;
-  collect: { tasks: number; files: number; pairs: CollectPair[]; medianRatio: number };
+  collect: { tasks: number; files: number; pairs: CollectPair[]; medianRatio: number; medianCollectMs: number; medianRmMs: number };
 }
 
 const median = (xs: readonly number[]): number => {
@@ -198,41 +199,52 @@ async function collectBench(ctx: BenchContext, tasks: number): Promise<WholeProc
   let files = 0;
   // Five pairs: on this disk one pair can be 2× off either way (bench/README.md).
   const n = ctx.quick ? 1 : 5;
-  for (let i = 0; i < n; i++) {
-    const dir = await benchDir(ctx.baseDir, `collect${tasks}`);
+  // Every task finished: collect deletes them all (linked ones too, with --include-linked). Each
+  // side's tree is generated on its own right before it is deleted (same seed: identical trees,
+  // laid out alike). Generated together, the two trees share inode-table and bitmap blocks, and
+  // whichever went first changed the disk work of the second.
+  const gen = (dir: string): Promise<DenseAgent> =>
+    generateAgent(dir, { tasks, activeShare: 0, filesPerSandbox: 8, fileBytes: 1024, processesPerTask: 1, runsPerProcess: 1, seed: 31 });
+  const side = async (what: 'collect' | 'rm'): Promise<ProcessSample> => {
+    const dir = await benchDir(ctx.baseDir, `${what}${tasks}`);
     try {
-      // Every task finished: collect deletes them all (linked ones too, with --include-linked).
-      const gen = (sub: string): Promise<DenseAgent> =>
-        generateAgent(path.join(dir, sub), { tasks, activeShare: 0, filesPerSandbox: 8, fileBytes: 1024, processesPerTask: 1, runsPerProcess: 1, seed: 31 });
-      const [a, b] = await Promise.all([gen('collect'), gen('rm')]);
+      const a = await gen(dir);
       files = a.files;
-      const collectArgv = [
-        process.execPath, BIN, 'collect',
-        '--checkpoint-root', a.checkpointRoot, '--mesos-root', a.mesosRoot, '--sandbox-root', a.sandboxRoot,
-        '--max-age', '0s', '--include-linked', '--delete-logs', '--delete-metadata', '--yes', '--json',
-      ];
-      const rmArgv = ['rm', '-rf', ...collectedTrees(b)];
-      const doCollect = async (): Promise<ProcessSample> => {
-        await run('sync');
-        return measure(collectArgv);
-      };
-      const doRm = async (): Promise<ProcessSample> => {
-        await run('sync');
-        return measure(rmArgv);
-      };
-      const collectFirst = i % 2 === 0;
-      const first = collectFirst ? await doCollect() : await doRm();
-      const second = collectFirst ? await doRm() : await doCollect();
-      const c = collectFirst ? first : second;
-      const r = collectFirst ? second : first;
-      const out = JSON.parse(c.stdout) as { deleted: string[] };
-      if (out.deleted.length !== tasks) throw new Error(`collect deleted ${out.deleted.length} of ${tasks} tasks`);
-      pairs.push({ order: collectFirst ? 'collect first' : 'rm first', collectMs: c.ms, rmMs: r.ms, ratio: c.ms / r.ms, collectPeakRssMiB: c.peakRssMiB });
+      const argv =
+        what === 'rm'
+          ? ['rm', '-rf', ...collectedTrees(a)]
+          : [
+              process.execPath, BIN, 'collect',
+              '--checkpoint-root', a.checkpointRoot, '--mesos-root', a.mesosRoot, '--sandbox-root', a.sandboxRoot,
+              '--max-age', '0s', '--include-linked', '--delete-logs', '--delete-metadata', '--yes', '--json',
+            ];
+      await run('sync');
+      const sample = await measure(argv);
+      if (what === 'collect') {
+        const out = JSON.parse(sample.stdout) as { deleted: string[] };
+        if (out.deleted.length !== tasks) throw new Error(`collect deleted ${out.deleted.length} of ${tasks} tasks`);
+      }
+      return sample;
     } finally {
       await removeTree(dir);
     }
+  };
+  for (let i = 0; i < n; i++) {
+    const collectFirst = i % 2 === 0;
+    const first = await side(collectFirst ? 'collect' : 'rm');
+    const second = await side(collectFirst ? 'rm' : 'collect');
+    const c = collectFirst ? first : second;
+    const r = collectFirst ? second : first;
+    pairs.push({ order: collectFirst ? 'collect first' : 'rm first', collectMs: c.ms, rmMs: r.ms, ratio: c.ms / r.ms, collectPeakRssMiB: c.peakRssMiB });
   }
-  return { tasks, files, pairs, medianRatio: median(pairs.map((p) => p.ratio)) };
+  return {
+    tasks,
+    files,
+    pairs,
+    medianRatio: median(pairs.map((p) => p.ratio)),
+    medianCollectMs: median(pairs.map((p) => p.collectMs)),
+    medianRmMs: median(pairs.map((p) => p.rmMs)),
+  };
 }
 
 export async function wholeProcessBench(ctx: BenchContext): Promise<WholeProcessResult> {
@@ -256,7 +268,7 @@ export async function wholeProcessBench(ctx: BenchContext): Promise<WholeProcess
   }
   const collect = await collectBench(ctx, collectTasks);
   printTable(
-    `Whole process: collect deleting all ${collectTasks} tasks (${collect.files} files) vs rm -rf of the same trees, pairs after sync, alternating order (median ratio ${collect.medianRatio.toFixed(2)})`,
+    `Whole process: collect deleting all ${collectTasks} tasks (${collect.files} files) vs rm -rf of the same trees, pairs after sync, alternating order, each tree generated alone just before (median ratio ${collect.medianRatio.toFixed(2)}; medians ${collect.medianCollectMs.toFixed(0)} vs ${collect.medianRmMs.toFixed(0)} ms)`,
     collect.pairs.map((p) => ({ order: p.order, 'collect ms': p.collectMs, 'rm -rf ms': p.rmMs, 'x rm -rf': p.ratio, 'collect peak RSS MiB': p.collectPeakRssMiB })),
   );
   const out: WholeProcessResult = { plan: rows, pythonReference: python, collect };
