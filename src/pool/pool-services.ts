@@ -9,7 +9,7 @@
 // none has been, a job no larger than one batch runs inline instead (a scan of a small agent, one
 // task to inspect), so a command that does not need the threads never starts them.
 import type { Logger } from 'pino';
-import type { GcConfig } from '../config.js';
+import { THREAD_DELETE_BATCH, type GcConfig } from '../config.js';
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import { ThermosGcError, errorMessage, mesosRootMissing, type ErrorRecord } from '../errors.js';
 import { isDirectory } from '../io/is-directory.js';
@@ -143,8 +143,9 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
 
   const deleteTargets = async (targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]> => {
     const results: DeletionResult[] = new Array(targets.length);
-    const batches = batchTargets(targets, config.batchSize);
     const r = runnerFor(targets.length);
+    // On threads, small batches: the last ones decide when the deletion ends (see config.ts).
+    const batches = batchTargets(targets, r.threads > 0 ? Math.min(config.batchSize, THREAD_DELETE_BATCH) : config.batchSize);
     // One deletion batch per thread: at most threads × deleteParallelism trees at once.
     await runBatches(batches, Math.max(1, r.threads), async (indices) => {
       const batch = indices.map((i) => targets[i] as DeletionTarget);

@@ -7,23 +7,13 @@ import type { ProcessStatusRecord, RunnerCkpt } from '../../src/core/records.js'
 import { ProcessState as P, TaskState } from '../../src/core/states.js';
 import { DecodeError, ReplayError } from '../../src/errors.js';
 import { checkpointRecords } from './arbitraries.js';
+import { fullRun, proc } from './record-builders.js';
 
-const proc = (process: string, seq: number, state: number, extra: Partial<ProcessStatusRecord> = {}): RunnerCkpt => ({
-  kind: 'process',
-  process: { process, seq, state, ...extra },
-});
 const task = (state: number, timestampMs: number, runnerPid = 10): RunnerCkpt => ({
   kind: 'task',
   task: { state, timestampMs, runnerPid, runnerUid: 0 },
 });
 const header: RunnerCkpt = { kind: 'header', header: { taskId: 't', sandbox: '/s', user: 'u' } };
-
-const fullRun = (name: string, seq0: number, end: number = P.SUCCESS): RunnerCkpt[] => [
-  proc(name, seq0, P.WAITING),
-  proc(name, seq0 + 1, P.FORKED, { forkTime: 1, coordinatorPid: 50 }),
-  proc(name, seq0 + 2, P.RUNNING, { startTime: 2, pid: 51 }),
-  proc(name, seq0 + 3, end, { stopTime: 3, returnCode: 0 }),
-];
 
 describe('replayCheckpoint', () => {
   it('an empty stream is an empty state', () => {

@@ -13,6 +13,7 @@ import { scanRunnerSummary, type ScanSummary } from '../../src/core/checkpoint/s
 import type { RunnerCkpt } from '../../src/core/records.js';
 import { ProcessState as P, TaskState } from '../../src/core/states.js';
 import { checkpointRecords, runnerCkpt } from './arbitraries.js';
+import { fullRun, proc } from './record-builders.js';
 
 /** What the reference says, in the summary's terms; an Error when it rejects the stream. */
 function reference(buf: Uint8Array): ScanSummary | Error {
@@ -49,17 +50,9 @@ const header: RunnerCkpt = {
   header: { taskId: 't', launchTimeMs: 1_700_000_000_000, sandbox: '/var/sb/t', logDir: '/var/logs/t', hostname: 'h', user: 'www-data', uid: 33, ports: { http: 31000 } },
 };
 const task = (state: number, timestampMs: number, runnerPid?: number): RunnerCkpt => ({ kind: 'task', task: { state, timestampMs, runnerPid, runnerUid: 33 } });
-const proc = (process: string, seq: number, state: number, extra: object = {}): RunnerCkpt => ({ kind: 'process', process: { process, seq, state, ...extra } });
-const run = (name: string, seq0: number, end: number = P.SUCCESS): RunnerCkpt[] => [
-  proc(name, seq0, P.WAITING),
-  proc(name, seq0 + 1, P.FORKED, { forkTime: 1.5, coordinatorPid: 50 }),
-  proc(name, seq0 + 2, P.RUNNING, { startTime: 2.5, pid: 51 }),
-  proc(name, seq0 + 3, end, { stopTime: 3.5, returnCode: 0 }),
-];
-
 describe('scanRunnerSummary', () => {
   it('takes the plain stream Thermos writes, with what the reference keeps', () => {
-    const buf = encodeCheckpointStream([header, task(TaskState.ACTIVE, 1_700_000_000_001, 4000), ...run('web', 0, P.FAILED), ...run('web', 4), ...run('sidecar', 0), task(TaskState.SUCCESS, 1_700_000_000_900)]);
+    const buf = encodeCheckpointStream([header, task(TaskState.ACTIVE, 1_700_000_000_001, 4000), ...fullRun('web', 0, P.FAILED), ...fullRun('web', 4), ...fullRun('sidecar', 0), task(TaskState.SUCCESS, 1_700_000_000_900)]);
     expect(expectAgrees(buf)).toBe('fast');
     expect(scanRunnerSummary(buf)).toMatchObject({ sandbox: '/var/sb/t', logDir: '/var/logs/t', user: 'www-data', uid: 33, processRuns: { web: 2, sidecar: 1 } });
   });

@@ -1,6 +1,7 @@
 // `collect`'s arrangement: the scan on this thread whatever the worker count, the threads started
 // before any batch (they boot while this thread scans), and the deletion on them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { THREAD_DELETE_BATCH } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { LazyPool } from '../../src/pool/lazy-pool.js';
 import { createServices, type PooledServices } from '../../src/pool/pool-services.js';
@@ -50,5 +51,22 @@ describe('scanOnThisThread and startThreadsFor', () => {
     expect(results.every((r) => r.errors.length === 0 && r.deleted.length > 0)).toBe(true);
     // The deletion's batches (and only they) went to the threads.
     expect(here.runner.stats.messages).toBeGreaterThan(0);
+  });
+
+  it('sends deletions to the threads in batches of at most THREAD_DELETE_BATCH targets, whatever batchSize', async () => {
+    // Larger than THREAD_DELETE_BATCH, smaller than the targets: the job goes to the threads.
+    const big = createServices(configFor(agent, { workers: 2, batchSize: THREAD_DELETE_BATCH * 2 }), silentLogger());
+    try {
+      const { refs } = await big.listTasks([agent.checkpointRoot]);
+      const facts = await big.readFacts(refs);
+      const targets = targetsFor(big, facts, await big.linkedExecutors());
+      expect(targets.length).toBeGreaterThan(THREAD_DELETE_BATCH * 2);
+      const before = big.runner.stats.messages;
+      const results = await big.deleteTargets(targets);
+      expect(results.every((r) => r.errors.length === 0)).toBe(true);
+      expect(big.runner.stats.messages - before).toBe(Math.ceil(targets.length / THREAD_DELETE_BATCH));
+    } finally {
+      await big.close();
+    }
   });
 });

@@ -64,6 +64,18 @@ function stringEnd(b: Uint8Array, p: number, end: number): number {
   return len < 0 || len > end - p - 4 ? -1 : p + 4 + len;
 }
 
+/**
+ * The field header at p inside a struct ending at `end`: -1 when it does not fit, 0 at the STOP,
+ * else (wire type << 16) | field id (the field's value starts at p + 3).
+ */
+function fieldHeader(b: Uint8Array, p: number, end: number): number {
+  if (p >= end) return -1;
+  const t = b[p]!;
+  if (t === 0) return 0;
+  if (end - p < 3) return -1;
+  return (t << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+}
+
 /** The process slot whose name has the bytes [at, at+len) of b, or -1. */
 function findProcess(b: Uint8Array, count: number, at: number, len: number): number {
   for (let i = 0; i < count; i++) {
@@ -108,11 +120,13 @@ export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byte
       if (hasHeader) return undefined;
       hasHeader = true;
       for (;;) {
-        if (p >= end) return undefined;
-        const t = b[p]!;
-        if (t === 0) break;
-        if (end - p < 3) return undefined;
-        const id = (b[p + 1]! << 8) | b[p + 2]!;
+        const f = fieldHeader(b, p, end);
+        if (f <= 0) {
+          if (f < 0) return undefined;
+          break;
+        }
+        const t = f >>> 16;
+        const id = f & 0xffff;
         p += 3;
         if (id === 1 || id === 3 || id === 4 || id === 5 || id === 7) {
           // task_id, sandbox, hostname, user, log_dir: only three are kept.
@@ -151,11 +165,13 @@ export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byte
       let runnerPid: number | undefined;
       let runnerUid: number | undefined;
       for (;;) {
-        if (p >= end) return undefined;
-        const t = b[p]!;
-        if (t === 0) break;
-        if (end - p < 3) return undefined;
-        const id = (b[p + 1]! << 8) | b[p + 2]!;
+        const f = fieldHeader(b, p, end);
+        if (f <= 0) {
+          if (f < 0) return undefined;
+          break;
+        }
+        const t = f >>> 16;
+        const id = f & 0xffff;
         p += 3;
         if (id === 2) {
           if (t !== T_I64 || end - p < 8) return undefined;
@@ -180,11 +196,13 @@ export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byte
       let nameStart = -1;
       let nameEnd = -1;
       for (;;) {
-        if (p >= end) return undefined;
-        const t = b[p]!;
-        if (t === 0) break;
-        if (end - p < 3) return undefined;
-        const id = (b[p + 1]! << 8) | b[p + 2]!;
+        const f = fieldHeader(b, p, end);
+        if (f <= 0) {
+          if (f < 0) return undefined;
+          break;
+        }
+        const t = f >>> 16;
+        const id = f & 0xffff;
         p += 3;
         switch (id) {
           case 1:
