@@ -3,7 +3,8 @@
 // replays one runner checkpoint per task, so records/s and MB/s here bound the scan's CPU cost.
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { replayCheckpoint, replayTaskSummary } from '../src/core/checkpoint/replay.js';
+import { replayCheckpoint } from '../src/core/checkpoint/replay.js';
+import { scanRunnerSummary } from '../src/core/checkpoint/scan-summary.js';
 import { decodeCheckpointStream, encodeCheckpointStream } from '../src/core/checkpoint/runner-ckpt.js';
 import type { RunnerCkpt } from '../src/core/records.js';
 import { ProcessState, TaskState } from '../src/core/states.js';
@@ -67,7 +68,8 @@ export async function replayBench(opts: { quick: boolean }): Promise<ReplayBench
       meta.set(full, { records: c.recs.length, bytes: c.buf.byteLength });
       bench.add(full, fn);
     };
-    add('replayTaskSummary', () => replayTaskSummary(c.buf));
+    // What every scan runs per checkpoint (the flat pass; replayTaskSummary is only its fallback).
+    add('scanRunnerSummary', () => scanRunnerSummary(c.buf));
     add('replayCheckpoint', () => replayCheckpoint(c.buf));
     add('decodeCheckpointStream', () => decodeCheckpointStream(c.buf));
     // The independent decoder (the `thrift` package's TBinaryProtocol) over the same bytes: the

@@ -1,13 +1,12 @@
-// Replay of a runner checkpoint stream into state (domain.md §3). Two consumers, one rule set:
-// `replayCheckpoint` builds every process run (what `inspect` prints); `replayTaskSummary` keeps
-// per process only the current (seq, state) and a run count (what the scan needs), so a scan of
-// thousands of tasks allocates no ProcessRun objects. Both decode every record with the same
-// readers and validate with the same checks in the same order, so they accept and reject the
-// same streams with the same errors (test/codec/replay.test.ts).
+// Replay of a runner checkpoint stream into state (domain.md §3): `replayCheckpoint` builds every
+// process run (what `inspect` prints), `replayTaskSummary` is the same replay with runs counted
+// per process (what the reference facts reader keeps). The scan's hot path does not come here: it
+// takes the plain streams Thermos writes in one flat pass (scan-summary.ts, which uses the same
+// step rule, `processStep`) and hands anything else to this replay for its exact error.
 import { ReplayError } from '../../errors.js';
 import { ProcessState, processStateName } from '../states.js';
 import type { ProcessRun, ProcessStatusRecord, RunnerHeader, RunnerState, TaskStatusRecord } from '../records.js';
-import { emptyProcessStatus, forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
+import { forEachRecord, readRunnerCkpt, setOwn } from './runner-ckpt.js';
 
 // Allowed process transitions as bit masks: ALLOWED_NEXT[from] has bit `to` set when from → to
 // is legal (WAITING → FORKED|FAILED, FORKED → RUNNING|KILLED|LOST, RUNNING → SUCCESS|FAILED|KILLED|LOST).
@@ -103,12 +102,12 @@ function applyToRun(run: ProcessRun, p: ProcessStatusRecord): void {
   }
 }
 
-/** Replays a runner checkpoint stream. Throws DecodeError or ReplayError for a bad stream. */
-export function replayCheckpoint(buf: Uint8Array): RunnerState {
+/** The replay itself, and how many records the stream held. */
+function replay(buf: Uint8Array): { state: RunnerState; records: number } {
   let header: RunnerHeader | undefined;
   const statuses: TaskStatusRecord[] = [];
   const runs = new Map<string, ProcessRun[]>();
-  forEachRecord(buf, (r) => {
+  const records = forEachRecord(buf, (r) => {
     const rec = readRunnerCkpt(r);
     if (rec.kind === 'header') {
       checkHeader(header !== undefined);
@@ -141,10 +140,15 @@ export function replayCheckpoint(buf: Uint8Array): RunnerState {
   });
   const processes: Record<string, ProcessRun[]> = {};
   for (const [name, list] of runs) setOwn(processes, name, list);
-  return { header, statuses, processes };
+  return { state: { header, statuses, processes }, records };
 }
 
-/** What the scan needs from a runner checkpoint. */
+/** Replays a runner checkpoint stream. Throws DecodeError or ReplayError for a bad stream. */
+export function replayCheckpoint(buf: Uint8Array): RunnerState {
+  return replay(buf).state;
+}
+
+/** A runner checkpoint's replay with runs counted per process. */
 export interface RunnerSummary {
   header?: RunnerHeader;
   statuses: TaskStatusRecord[];
@@ -154,45 +158,10 @@ export interface RunnerSummary {
   records: number;
 }
 
-/** A process's current run as far as validation needs it, and how many runs it had. */
-interface RunCursor {
-  seq: number;
-  state: number;
-  runs: number;
-}
-
-/** What the scan needs from a runner checkpoint: the same replay, counting runs instead of keeping them. */
+/** The same replay as replayCheckpoint (same checks, same errors), runs counted per process. */
 export function replayTaskSummary(buf: Uint8Array): RunnerSummary {
-  let header: RunnerHeader | undefined;
-  const statuses: TaskStatusRecord[] = [];
-  const cursors = new Map<string, RunCursor>();
-  // Nothing of a process record is kept past the checks: one scratch record serves them all.
-  const scratch = { kind: 'process' as const, process: emptyProcessStatus() };
-  const records = forEachRecord(buf, (r) => {
-    const rec = readRunnerCkpt(r, scratch);
-    if (rec.kind === 'header') {
-      checkHeader(header !== undefined);
-      header = rec.header;
-    } else if (rec.kind === 'task') {
-      statuses.push(rec.task);
-    } else {
-      const p = rec.process;
-      const name = processName(p);
-      const current = cursors.get(name);
-      if (checkProcessStep(name, p.seq, p.state, current)) {
-        if (current === undefined) cursors.set(name, { seq: p.seq!, state: p.state!, runs: 1 });
-        else {
-          current.seq = p.seq!;
-          current.state = p.state!;
-          current.runs++;
-        }
-      } else {
-        current!.seq = p.seq!;
-        current!.state = p.state!;
-      }
-    }
-  });
+  const { state, records } = replay(buf);
   const processRuns: Record<string, number> = {};
-  cursors.forEach((c, name) => setOwn(processRuns, name, c.runs));
-  return { header, statuses, processRuns, records };
+  for (const name of Object.keys(state.processes)) setOwn(processRuns, name, (state.processes[name] as ProcessRun[]).length);
+  return { header: state.header, statuses: state.statuses, processRuns, records };
 }

@@ -104,7 +104,7 @@ export function readTaskStatus(r: BinaryReader): TaskStatusRecord {
 }
 
 /** A process status with every key present (undefined): one object shape for all of them. */
-export function emptyProcessStatus(): ProcessStatusRecord {
+function emptyProcessStatus(): ProcessStatusRecord {
   return {
     seq: undefined,
     process: undefined,
@@ -118,17 +118,8 @@ export function emptyProcessStatus(): ProcessStatusRecord {
   };
 }
 
-/**
- * Reads a ProcessStatus. With `into`, that object is reset and filled instead of a new one: a
- * caller that keeps nothing of process records (the scan's summary) allocates none per record.
- */
-export function readProcessStatus(r: BinaryReader, into?: ProcessStatusRecord): ProcessStatusRecord {
-  let p: ProcessStatusRecord;
-  if (into === undefined) p = emptyProcessStatus();
-  else {
-    p = into;
-    p.seq = p.process = p.state = p.coordinatorPid = p.forkTime = p.startTime = p.pid = p.stopTime = p.returnCode = undefined;
-  }
+export function readProcessStatus(r: BinaryReader): ProcessStatusRecord {
+  const p = emptyProcessStatus();
   while (r.readFieldBegin()) {
     switch (r.fieldId) {
       case 1:
@@ -177,10 +168,9 @@ export function readProcessStatus(r: BinaryReader, into?: ProcessStatusRecord): 
 /**
  * Reads one RunnerCkpt union at r.pos. Unknown members are skipped; a union with none of the
  * three members is refused. Should a record carry several members, the one the original
- * dispatcher looked at first wins: header, then task status, then process status. With
- * `scratch`, a process status is decoded into it and it is returned (valid until the next call).
+ * dispatcher looked at first wins: header, then task status, then process status.
  */
-export function readRunnerCkpt(r: BinaryReader, scratch?: { kind: 'process'; process: ProcessStatusRecord }): RunnerCkpt {
+export function readRunnerCkpt(r: BinaryReader): RunnerCkpt {
   const start = r.pos;
   let header: RunnerHeader | undefined;
   let task: TaskStatusRecord | undefined;
@@ -193,7 +183,7 @@ export function readRunnerCkpt(r: BinaryReader, scratch?: { kind: 'process'; pro
         break;
       case 2:
         r.expectType(TType.STRUCT, 'RunnerCkpt.process_status');
-        process = readProcessStatus(r, scratch?.process);
+        process = readProcessStatus(r);
         break;
       case 3:
         r.expectType(TType.STRUCT, 'RunnerCkpt.task_status');
@@ -205,7 +195,7 @@ export function readRunnerCkpt(r: BinaryReader, scratch?: { kind: 'process'; pro
   }
   if (header !== undefined) return { kind: 'header', header };
   if (task !== undefined) return { kind: 'task', task };
-  if (process !== undefined) return scratch ?? { kind: 'process', process };
+  if (process !== undefined) return { kind: 'process', process };
   throw new DecodeError('ERR_CKPT_EMPTY_UNION', 'RunnerCkpt record with no member set', start);
 }
 
