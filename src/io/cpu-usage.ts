@@ -3,6 +3,7 @@
 // for each process snapshot is a child: its time shows in /proc/self/stat's cutime and cstime
 // (fields 16 and 17, clock ticks) once it has been waited for, and is counted apart.
 import { readFileSync } from 'node:fs';
+import { statFieldsFrom3 } from './proc-stat.js';
 
 export interface CpuSample {
   /** User + system µs of this process, all threads. */
@@ -25,10 +26,8 @@ const TICK_US = 10_000;
 
 /** cutime + cstime (µs) from the text of /proc/<pid>/stat; undefined when it does not parse. */
 export function childrenUsFromStat(text: string): number | undefined {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3: field n is rest[n - 3].
+  const rest = statFieldsFrom3(text);
+  if (rest === undefined) return undefined;
   const cutime = Number(rest[13]);
   const cstime = Number(rest[14]);
   if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;

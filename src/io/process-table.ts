@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import pidusage from 'pidusage';
 import psList from 'ps-list';
+import { statFieldsFrom3 } from './proc-stat.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -177,12 +178,11 @@ interface StatFields {
   startTicks: number;
 }
 
-/** Parses /proc/<pid>/stat; the command name (field 2) may hold spaces and ')' so we cut at the last ')'. */
+/** Parses /proc/<pid>/stat (state, ppid, pgid, start time). */
 export function parseProcStat(text: string): StatFields | undefined {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state): field n is rest[n - 3].
+  const rest = statFieldsFrom3(text);
+  if (rest === undefined) return undefined;
+  // rest[0] is field 3 (state).
   const ppid = Number(rest[1]);
   const pgid = Number(rest[2]);
   const startTicks = Number(rest[19]);
