@@ -11,7 +11,7 @@ import { ScheduleStatus, TaskState } from '../../src/core/states.js';
 import { runnerCheckpointPath, taskFilePath } from '../../src/io/checkpoint-paths.js';
 import { AgentSimulator } from '../../src/sim/agent-simulator.js';
 import { processRun, writeTask } from '../helpers/checkpoint-builder.js';
-import { isRunning, killAllTracked, procStartTimeMs, startFakeRunner, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
+import { fakeRunnerProcessRun, isRunning, killAllTracked, procStartTimeMs, startFakeRunner, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
 import { QUICK_FLAGS, ensureBuilt, expectAgentHappy, hasState, killExecutors, spawnExecutor, tempDir, updatesFor, writeStuckTask } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -48,13 +48,7 @@ async function liveTask(root: string, mesos: string, taskId: string): Promise<Fa
       { state: TaskState.ACTIVE, timestampMs: procStartTimeMs(pids.runner), runnerPid: pids.runner, runnerUid: uid },
     ],
     processes: {
-      hello: processRun('hello', {
-        final: 'RUNNING',
-        coordinatorPid: pids.coordinator,
-        forkTime: procStartTimeMs(pids.coordinator) / 1000,
-        pid: pids.process,
-        startTime: procStartTimeMs(pids.process) / 1000,
-      }),
+      hello: fakeRunnerProcessRun('hello', pids),
     },
   });
   // Mesos still keeps its executor: the killed task stays on disk (finalized), not deleted.

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ProcessStatusRecord } from '../../src/core/records.js';
+import { processRun } from './checkpoint-builder.js';
 
 const CHILD_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-runner-child.mjs');
 
@@ -103,4 +105,15 @@ export function killAllTracked(): void {
   for (const pid of tracked) if (isRunning(pid)) killQuietly(pid);
   tracked.clear();
   trackedGroups.clear();
+}
+
+/** The RUNNING run a fake runner's coordinator and process make, with their real start times. */
+export function fakeRunnerProcessRun(name: string, pids: Pick<FakeRunnerPids, 'coordinator' | 'process'>): ProcessStatusRecord[] {
+  return processRun(name, {
+    final: 'RUNNING',
+    coordinatorPid: pids.coordinator,
+    forkTime: procStartTimeMs(pids.coordinator) / 1000,
+    pid: pids.process,
+    startTime: procStartTimeMs(pids.process) / 1000,
+  });
 }

@@ -12,7 +12,7 @@ import { buildSnapshot, liveSnapshotProvider, rereadProcess, type SnapshotProvid
 import { TaskKiller, type TaskKillerOptions } from '../../src/io/task-killer.js';
 import { silentLogger } from '../../src/log.js';
 import { makeCheckpointRoot, processRun, writeTask } from '../helpers/checkpoint-builder.js';
-import { isRunning, killAllTracked, procStartTimeMs, startFakeRunner, startSleeper, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
+import { fakeRunnerProcessRun, isRunning, killAllTracked, procStartTimeMs, startFakeRunner, startSleeper, waitUntilGone, type FakeRunnerPids } from '../helpers/fake-runner.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -42,16 +42,21 @@ async function liveTask(taskId: string): Promise<FakeRunnerPids> {
     header: header(taskId),
     statuses: [{ state: TaskState.ACTIVE, timestampMs: procStartTimeMs(pids.runner), runnerPid: pids.runner, runnerUid: 0 }],
     processes: {
-      hello: processRun('hello', {
-        final: 'RUNNING',
-        coordinatorPid: pids.coordinator,
-        forkTime: procStartTimeMs(pids.coordinator) / 1000,
-        pid: pids.process,
-        startTime: procStartTimeMs(pids.process) / 1000,
-      }),
+      hello: fakeRunnerProcessRun('hello', pids),
     },
   });
   return pids;
+}
+
+/** An active task, started an hour ago, whose one process `svc` is the (real) process `pid`; its runner is gone. */
+async function sleeperTask(taskId: string, pid: number, deadRunnerPid: number): Promise<void> {
+  await writeTask(root, {
+    taskId,
+    state: 'active',
+    header: header(taskId),
+    statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - 3_600_000, runnerPid: deadRunnerPid, runnerUid: 0 }],
+    processes: { svc: processRun('svc', { final: 'RUNNING', pid, startTime: procStartTimeMs(pid) / 1000 }) },
+  });
 }
 
 describe('TaskKiller.killMany', () => {
@@ -124,13 +129,7 @@ describe('the re-read guard between snapshot and signal', () => {
     const taskId = 'uid-changed';
     const proc = await startSleeper();
     const pid = proc.pid as number;
-    await writeTask(root, {
-      taskId,
-      state: 'active',
-      header: header(taskId),
-      statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - 3_600_000, runnerPid: 4_190_078, runnerUid: 0 }],
-      processes: { svc: processRun('svc', { final: 'RUNNING', pid, startTime: procStartTimeMs(pid) / 1000 }) },
-    });
+    await sleeperTask(taskId, pid, 4_190_078);
     const reread = async (p: number) => {
       const now = await rereadProcess(p);
       return now === undefined || p !== pid ? now : { ...now, realUid: 65534 };
@@ -145,13 +144,7 @@ describe('the re-read guard between snapshot and signal', () => {
     const taskId = 'gone-since-snapshot';
     const proc = await startSleeper();
     const pid = proc.pid as number;
-    await writeTask(root, {
-      taskId,
-      state: 'active',
-      header: header(taskId),
-      statuses: [{ state: TaskState.ACTIVE, timestampMs: Date.now() - 3_600_000, runnerPid: 4_190_079, runnerUid: 0 }],
-      processes: { svc: processRun('svc', { final: 'RUNNING', pid, startTime: procStartTimeMs(pid) / 1000 }) },
-    });
+    await sleeperTask(taskId, pid, 4_190_079);
     const result = await killer({ reread: async () => undefined }).kill(root, taskId);
     expect(result.outcome).toBe('killed');
     expect(result.killedPids).toEqual([]);

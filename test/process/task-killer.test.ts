@@ -12,6 +12,7 @@ import { TaskKiller } from '../../src/io/task-killer.js';
 import { silentLogger } from '../../src/log.js';
 import { makeCheckpointRoot, processRun, writeTask } from '../helpers/checkpoint-builder.js';
 import {
+  fakeRunnerProcessRun,
   isRunning,
   killAllTracked,
   procStartTimeMs,
@@ -103,13 +104,7 @@ describe('TaskKiller.kill on a live task (real processes)', () => {
       header: header(taskId),
       statuses: [{ state: TaskState.ACTIVE, timestampMs: runnerStart, runnerPid: pids.runner, runnerUid: 0 }],
       processes: {
-        hello: processRun('hello', {
-          final: 'RUNNING',
-          coordinatorPid: pids.coordinator,
-          forkTime: procStartTimeMs(pids.coordinator) / 1000,
-          pid: pids.process,
-          startTime: procStartTimeMs(pids.process) / 1000,
-        }),
+        hello: fakeRunnerProcessRun('hello', pids),
         waiter: processRun('waiter', { final: 'WAITING' }),
         done: processRun('done', { final: 'SUCCESS', coordinatorPid: await deadPid(), pid: await deadPid() }),
       },
