@@ -2,9 +2,14 @@
 // with real runner checkpoints (the project's own encoder), task files, sandboxes, log dirs and a
 // Mesos work dir with linked and unlinked executors, plus a scheduler view that covers every
 // reconciliation class. Deterministic for a given seed; written with bounded concurrency.
+// Options beyond the original shape (Mesos executor history, coordinator checkpoints, damaged
+// runner checkpoints, several checkpoint roots, Aurora-length ids; see agent-presets.ts for named
+// mixes) draw from a second PRNG stream, so at their defaults the main stream, and the agent
+// written, are exactly what they were without them.
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeRunnerCkptRecord } from '../core/checkpoint/runner-ckpt.js';
+import { TType } from '../core/thrift/binary-reader.js';
 import type { RunnerCkpt } from '../core/records.js';
 import { ProcessState, ScheduleStatus, TaskState } from '../core/states.js';
 
@@ -47,11 +52,57 @@ export interface DenseAgentOptions {
   finishedMix?: readonly [number, number, number];
   /** @default 64 files written at once. */
   concurrency?: number;
+  /**
+   * @default false. When true every task (active and finished) has its Mesos executor dir
+   * `executors/thermos-<id>/runs/`: linked tasks a real run dir R0, every other one only a
+   * dangling `runs/latest` (Mesos keeps executor dirs for --gc_delay, a week by default). When
+   * false, an unlinked executor has a dangling `latest` or nothing, half and half (drawn).
+   */
+  executorHistory?: boolean;
+  /**
+   * @default false. Writes `checkpoints/<id>/coordinator.<process>` beside the runner checkpoint:
+   * the runner's process_status records of that process, same records, same encoding.
+   */
+  coordinatorFiles?: boolean;
+  /** When set, each task draws its number of processes uniformly in [min, max] (integers, min >= 1); overrides processesPerTask. */
+  processesPerTaskRange?: readonly [number, number];
+  /**
+   * @default 0: share of tasks (drawn per task) whose runner checkpoint cannot be decoded. The
+   * kinds take turns: random garbage, a length prefix past the end of the file, a record with an
+   * unknown union member only, a record whose member has the wrong wire type (see CorruptKind).
+   */
+  corruptShare?: number;
+  /**
+   * @default 0: share of tasks (drawn per task, exclusive of corruptShare) whose runner checkpoint
+   * is valid but for its last record, cut mid-write (length prefix kept, part of the body).
+   */
+  truncatedShare?: number;
+  /** @default 1: checkpoint roots, `<dir>/thermos`, `<dir>/thermos1`, ...; tasks go round-robin. */
+  checkpointRoots?: number;
+  /**
+   * @default 'short': `<seed>-www-data-prod-job<i>-0-<8 hex>`. 'aurora': shaped like Aurora's
+   * `<timestamp>-<role>-<env>-<job>-<instance>-<uuid>`, as `<seed>-<role>-<env>-<job>-<instance>-<uuid v4>`
+   * (about 45 characters longer), still one safe path component.
+   */
+  idLength?: 'short' | 'aurora';
 }
+
+/**
+ * How a corrupt runner checkpoint is broken, and what the project's replay makes of it:
+ * - 'garbage': random bytes whose first length prefix is past the 16 MiB cap (ERR_CKPT_RECORD_TOO_LARGE);
+ * - 'length-overflow': the first record's length prefix claims more bytes than the file has (ERR_CKPT_TRUNCATED);
+ * - 'unknown-member': a valid header, then a record with only an unknown union field (ERR_CKPT_EMPTY_UNION);
+ * - 'wrong-type': a valid header, then a task_status member sent as a string (ERR_CKPT_BAD_TYPE).
+ */
+export type CorruptKind = 'garbage' | 'length-overflow' | 'unknown-member' | 'wrong-type';
+export const CORRUPT_KINDS: readonly CorruptKind[] = ['garbage', 'length-overflow', 'unknown-member', 'wrong-type'];
 
 export interface DenseAgent {
   dir: string;
+  /** The first checkpoint root (`checkpointRoots[0]`). */
   checkpointRoot: string;
+  /** Every checkpoint root: `<dir>/thermos`, then `<dir>/thermos1`, ... */
+  checkpointRoots: string[];
   mesosRoot: string;
   /** Where the sandboxes of the tasks live (pass it as an allowed sandbox root). */
   sandboxRoot: string;
@@ -68,6 +119,12 @@ export interface DenseAgent {
   runnerCheckpoints: string[];
   /** Sandbox directory by task id. */
   sandboxes: Map<string, string>;
+  /** Task ids whose runner checkpoint cannot be decoded (corruptShare). */
+  corrupt: Set<string>;
+  /** How each corrupt checkpoint is broken. */
+  corruptKinds: Map<string, CorruptKind>;
+  /** Task ids whose runner checkpoint ends in a record cut mid-write (truncatedShare). */
+  truncated: Set<string>;
   /** Time of the agent (epoch ms); every task launched at or before nowMs - ageMs. */
   nowMs: number;
   files: number;
@@ -123,9 +180,14 @@ interface TaskPlan {
   finalState: number;
   launchMs: number;
   runnerPid: number;
+  /** Number of processes (proc0 … proc<n-1>). */
+  processes: number;
+  /** The checkpoint root the task lives under. */
+  root: string;
+  damage: 'none' | 'corrupt' | 'truncated';
 }
 
-function checkpointRecords(t: TaskPlan, o: Required<Pick<DenseAgentOptions, 'processesPerTask' | 'runsPerProcess' | 'uid' | 'user'>>, dirs: { sandbox: string; logDir: string }): RunnerCkpt[] {
+function checkpointRecords(t: TaskPlan, o: Required<Pick<DenseAgentOptions, 'runsPerProcess' | 'uid' | 'user'>>, dirs: { sandbox: string; logDir: string }): RunnerCkpt[] {
   const recs: RunnerCkpt[] = [
     {
       kind: 'header',
@@ -134,7 +196,7 @@ function checkpointRecords(t: TaskPlan, o: Required<Pick<DenseAgentOptions, 'pro
     { kind: 'task', task: { state: TaskState.ACTIVE, timestampMs: t.launchMs, runnerPid: t.runnerPid, runnerUid: o.uid } },
   ];
   let pid = t.runnerPid + 1;
-  for (let p = 0; p < o.processesPerTask; p++) {
+  for (let p = 0; p < t.processes; p++) {
     const name = `proc${p}`;
     let seq = 0;
     for (let run = 0; run < o.runsPerProcess; run++) {
@@ -150,6 +212,71 @@ function checkpointRecords(t: TaskPlan, o: Required<Pick<DenseAgentOptions, 'pro
   }
   if (!t.active) recs.push({ kind: 'task', task: { state: t.finalState, timestampMs: t.launchMs + 3_600_000 } });
   return recs;
+}
+
+// Aurora-shaped ids: `<seed>-<role>-<env>-<job>-<instance>-<uuid>`.
+const ROLES = ['www-data', 'ads-serving', 'search-infra', 'payments', 'data-pipeline'];
+const ENVS = ['prod', 'staging', 'devel'];
+const JOBS = ['frontend_web', 'billing_reconciler', 'feature_pipeline', 'metrics_aggregator', 'hello_world'];
+
+/** An RFC 4122 version 4 UUID string from four 32-bit draws. */
+function uuidV4(rand: () => number): string {
+  const b = Buffer.alloc(16);
+  for (let i = 0; i < 16; i += 4) b.writeUInt32BE(Math.floor(rand() * 0x100000000), i);
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function auroraId(rand: () => number, seed: number, job: string): string {
+  const role = pick(rand, ROLES);
+  const env = pick(rand, ENVS);
+  const instance = Math.floor(rand() * 64);
+  return `${seed}-${role}-${env}-${job}-${instance}-${uuidV4(rand)}`;
+}
+
+function frame(body: Buffer): Buffer {
+  const out = Buffer.alloc(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/** A runner checkpoint broken as `kind` says, from the task's encoded records (first: the header). */
+function corruptCheckpoint(kind: CorruptKind, frames: readonly Buffer[], rand: () => number): Buffer {
+  switch (kind) {
+    case 'garbage': {
+      const out = Buffer.alloc(16 + Math.floor(rand() * 240));
+      for (let i = 0; i < out.length; i++) out[i] = Math.floor(rand() * 256);
+      // The first length prefix reads as at least 32 MiB: past the 16 MiB record cap.
+      out[0] = 0x02 + Math.floor(rand() * 0xfe);
+      return out;
+    }
+    case 'length-overflow': {
+      const out = Buffer.concat(frames);
+      out.writeUInt32BE(out.length + 1 + Math.floor(rand() * 4096), 0);
+      return out;
+    }
+    case 'unknown-member':
+      // Field 9 (an i32): no RunnerCkpt member has that id, so the union has none set.
+      return Buffer.concat([frames[0] as Buffer, frame(Buffer.from([TType.I32, 0, 9, 0, 0, 0, 42, TType.STOP])), ...frames.slice(1)]);
+    case 'wrong-type':
+      // Member 3 (task_status, a struct) on the wire as a string.
+      return Buffer.concat([frames[0] as Buffer, frame(Buffer.from([TType.STRING, 0, 3, 0, 0, 0, 4, 0x6f, 0x6f, 0x70, 0x73, TType.STOP])), ...frames.slice(1)]);
+  }
+}
+
+/** The records, the last one cut mid-write: its length prefix and 1 … len-1 bytes of its body. */
+function truncatedCheckpoint(frames: readonly Buffer[], rand: () => number): Buffer {
+  const last = frames[frames.length - 1] as Buffer;
+  const bodyLen = last.length - 4;
+  const keep = 1 + Math.floor(rand() * (bodyLen - 1));
+  return Buffer.concat([...frames.slice(0, -1), last.subarray(0, 4 + keep)]);
+}
+
+function checkShare(name: string, v: number): void {
+  if (!(v >= 0 && v <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${v}`);
 }
 
 /** Writes a synthetic dense agent under `dir` (created if missing). */
@@ -172,16 +299,34 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
     concurrency: 64,
     ...opts,
   };
+  const executorHistory = opts.executorHistory ?? false;
+  const coordinatorFiles = opts.coordinatorFiles ?? false;
+  const range = opts.processesPerTaskRange;
+  const corruptShare = opts.corruptShare ?? 0;
+  const truncatedShare = opts.truncatedShare ?? 0;
+  const rootCount = opts.checkpointRoots ?? 1;
+  const aurora = (opts.idLength ?? 'short') === 'aurora';
+  if (range !== undefined && !(Number.isInteger(range[0]) && Number.isInteger(range[1]) && range[0] >= 1 && range[0] <= range[1])) {
+    throw new RangeError(`processesPerTaskRange must be integers 1 <= min <= max, got [${range.join(', ')}]`);
+  }
+  checkShare('corruptShare', corruptShare);
+  checkShare('truncatedShare', truncatedShare);
+  checkShare('corruptShare + truncatedShare', corruptShare + truncatedShare);
+  if (!Number.isInteger(rootCount) || rootCount < 1) throw new RangeError(`checkpointRoots must be an integer >= 1, got ${rootCount}`);
+
   const rand = prng(o.seed);
+  // Every draw for the options above comes from here, never from `rand`: at their defaults the
+  // main stream, and so the agent, is the same as without them.
+  const extra = prng((o.seed ^ 0x5bd1e995) >>> 0);
   const checkpointRoot = path.join(dir, 'thermos');
+  const checkpointRoots = [checkpointRoot];
+  for (let r = 1; r < rootCount; r++) checkpointRoots.push(path.join(dir, `thermos${r}`));
   const mesosRoot = path.join(dir, 'mesos');
   const sandboxRoot = path.join(dir, 'sandboxes');
   const logRoot = path.join(dir, 'logs');
   const executorsDir = path.join(mesosRoot, 'slaves', 'S0', 'frameworks', 'F0', 'executors');
   for (const d of [
-    path.join(checkpointRoot, 'tasks', 'active'),
-    path.join(checkpointRoot, 'tasks', 'finished'),
-    path.join(checkpointRoot, 'checkpoints'),
+    ...checkpointRoots.flatMap((root) => [path.join(root, 'tasks', 'active'), path.join(root, 'tasks', 'finished'), path.join(root, 'checkpoints')]),
     executorsDir,
     sandboxRoot,
     logRoot,
@@ -193,7 +338,7 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
   for (let i = 0; i < o.tasks; i++) {
     const hex = Math.floor(rand() * 0xffffffff).toString(16).padStart(8, '0');
     const active = rand() < o.activeShare;
-    plans.push({
+    const t: TaskPlan = {
       id: `${o.seed}-www-data-prod-job${i}-0-${hex}`,
       active,
       linked: rand() < o.linkedShare,
@@ -201,7 +346,17 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
       finalState: pick(rand, FINAL_TASK_STATES),
       launchMs: o.nowMs - o.ageMs - Math.floor(rand() * o.ageMs),
       runnerPid: FAKE_PID_BASE + i * 16,
-    });
+      processes: o.processesPerTask,
+      root: checkpointRoots[i % rootCount] as string,
+      damage: 'none',
+    };
+    if (range !== undefined) t.processes = range[0] + Math.floor(extra() * (range[1] - range[0] + 1));
+    if (corruptShare > 0 || truncatedShare > 0) {
+      const r = extra();
+      t.damage = r < corruptShare ? 'corrupt' : r < corruptShare + truncatedShare ? 'truncated' : 'none';
+    }
+    if (aurora) t.id = auroraId(extra, o.seed, `${pick(extra, JOBS)}_${i}`);
+    plans.push(t);
   }
   // Active first, as the detector lists them.
   plans.sort((a, b) => Number(b.active) - Number(a.active));
@@ -213,18 +368,21 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
   }
   const schedulerOnly: string[] = [];
   for (let i = 0; i < Math.round(o.tasks * o.schedulerOnlyShare); i++) {
-    const id = `${o.seed}-www-data-prod-gone${i}-0-${i.toString(16).padStart(8, '0')}`;
+    const id = aurora ? auroraId(extra, o.seed, `gone_${i}`) : `${o.seed}-www-data-prod-gone${i}-0-${i.toString(16).padStart(8, '0')}`;
     schedulerOnly.push(id);
     retained.set(id, rand() < 0.5 ? pick(rand, TERMINAL) : pick(rand, LIVE));
   }
 
   const payload = Buffer.alloc(o.fileBytes, 0x61);
-  const taskFile = (t: TaskPlan): string => JSON.stringify({ task_id: t.id, name: `job`, processes: o.processesPerTask });
+  const taskFile = (t: TaskPlan): string => JSON.stringify({ task_id: t.id, name: `job`, processes: t.processes });
   let files = 0;
   let bytes = 0;
   const sandboxes = new Map<string, string>();
   const runnerCheckpoints: string[] = [];
   const linked = new Set<string>();
+  const corrupt = new Set<string>();
+  const corruptKinds = new Map<string, CorruptKind>();
+  const truncated = new Set<string>();
   const jobs: Array<() => Promise<void>> = [];
   const oldSeconds = (o.nowMs - o.ageMs) / 1000;
 
@@ -232,17 +390,42 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
     const sandbox = path.join(sandboxRoot, t.id);
     const logDir = path.join(logRoot, t.id);
     sandboxes.set(t.id, sandbox);
-    const ckptDir = path.join(checkpointRoot, 'checkpoints', t.id);
+    const ckptDir = path.join(t.root, 'checkpoints', t.id);
     const runner = path.join(ckptDir, 'runner');
     runnerCheckpoints.push(runner);
-    const ckpt = Buffer.concat(checkpointRecords(t, o, { sandbox, logDir }).map(encodeRunnerCkptRecord));
-    files += 2;
+    const recs = checkpointRecords(t, o, { sandbox, logDir });
+    let ckpt: Buffer;
+    if (t.damage === 'none') {
+      ckpt = Buffer.concat(recs.map(encodeRunnerCkptRecord));
+    } else if (t.damage === 'corrupt') {
+      const kind = CORRUPT_KINDS[corrupt.size % CORRUPT_KINDS.length] as CorruptKind;
+      corrupt.add(t.id);
+      corruptKinds.set(t.id, kind);
+      ckpt = corruptCheckpoint(kind, recs.map(encodeRunnerCkptRecord), extra);
+    } else {
+      truncated.add(t.id);
+      ckpt = truncatedCheckpoint(recs.map(encodeRunnerCkptRecord), extra);
+    }
+    const coordinators: Array<[string, Buffer]> = [];
+    if (coordinatorFiles) {
+      for (let p = 0; p < t.processes; p++) {
+        const name = `proc${p}`;
+        const own = recs.filter((r) => r.kind === 'process' && r.process.process === name);
+        coordinators.push([path.join(ckptDir, `coordinator.${name}`), Buffer.concat(own.map(encodeRunnerCkptRecord))]);
+      }
+    }
+    files += 2 + coordinators.length;
     bytes += ckpt.length;
+    for (const [, buf] of coordinators) bytes += buf.length;
     jobs.push(async () => {
       await mkdir(ckptDir);
       await writeFile(runner, ckpt);
       await utimes(runner, oldSeconds, oldSeconds);
-      await writeFile(path.join(checkpointRoot, 'tasks', t.active ? 'active' : 'finished', t.id), taskFile(t));
+      for (const [file, buf] of coordinators) {
+        await writeFile(file, buf);
+        await utimes(file, oldSeconds, oldSeconds);
+      }
+      await writeFile(path.join(t.root, 'tasks', t.active ? 'active' : 'finished', t.id), taskFile(t));
     });
     jobs.push(async () => {
       const sub = path.join(sandbox, 'data');
@@ -252,7 +435,7 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
     files += o.filesPerSandbox;
     bytes += o.filesPerSandbox * o.fileBytes;
     jobs.push(async () => {
-      for (let p = 0; p < o.processesPerTask; p++) {
+      for (let p = 0; p < t.processes; p++) {
         for (let run = 0; run < o.runsPerProcess; run++) {
           const runDir = path.join(logDir, `proc${p}`, String(run));
           await mkdir(runDir, { recursive: true });
@@ -261,7 +444,7 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
         }
       }
     });
-    files += o.processesPerTask * o.runsPerProcess * 2;
+    files += t.processes * o.runsPerProcess * 2;
     const runs = path.join(executorsDir, `thermos-${t.id}`, 'runs');
     if (t.linked) {
       linked.add(t.id);
@@ -271,7 +454,7 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
         await symlink('R0', path.join(runs, 'latest'));
       });
       files += 1;
-    } else if (t.latestOnly) {
+    } else if (executorHistory || t.latestOnly) {
       // Mesos collected the run directory and left the dangling `latest` behind.
       jobs.push(async () => {
         await mkdir(runs, { recursive: true });
@@ -286,6 +469,7 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
   return {
     dir,
     checkpointRoot,
+    checkpointRoots,
     mesosRoot,
     sandboxRoot,
     logRoot,
@@ -295,6 +479,9 @@ export async function generateAgent(dir: string, opts: DenseAgentOptions): Promi
     schedulerOnly,
     runnerCheckpoints,
     sandboxes,
+    corrupt,
+    corruptKinds,
+    truncated,
     nowMs: o.nowMs,
     files,
     bytes,
