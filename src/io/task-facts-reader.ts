@@ -4,10 +4,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inspectCheckpoints } from '../core/checkpoint/inspection.js';
-import { replayTaskSummary } from '../core/checkpoint/replay.js';
-import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
+import type { TaskFacts, TaskRef } from '../core/facts.js';
 import type { TaskInspection } from '../core/records.js';
-import { DecodeError, ReplayError, ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
+import { DecodeError, ReplayError, ThermosGcError } from '../errors.js';
+import { applyCheckpoint, blankFacts, checkpointErrorRecord } from './checkpoint-facts.js';
 import { COORDINATOR_PREFIX, checkpointDir, runnerCheckpointPath } from './checkpoint-paths.js';
 
 export { checkpointDir, runnerCheckpointPath, taskFilePath } from './checkpoint-paths.js';
@@ -16,61 +16,22 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
-/** A typed error as a record for this task and path; I/O errors get ERR_CKPT_MISSING or ERR_CKPT_IO. */
-function toRecord(err: unknown, taskId: string, file: string): ErrorRecord {
-  if (err instanceof ThermosGcError) {
-    const rec = err.toErrorRecord();
-    rec.taskId = taskId;
-    rec.path = file;
-    return rec;
-  }
-  if (isMissing(err)) return { code: 'ERR_CKPT_MISSING', message: 'runner checkpoint does not exist', taskId, path: file };
-  return { code: 'ERR_CKPT_IO', message: `cannot read runner checkpoint: ${errorMessage(err)}`, taskId, path: file };
-}
+const toRecord = checkpointErrorRecord;
 
-function toStatusFacts(summaryStatuses: ReturnType<typeof replayTaskSummary>['statuses']): StatusFact[] {
-  // Every consumer reads a status as (state, time): a stream with one lacking either cannot be used.
-  for (const s of summaryStatuses) {
-    if (s.state === undefined || s.timestampMs === undefined) throw new ReplayError('task status without state or timestamp');
-  }
-  return summaryStatuses.map((s) => ({ state: s.state as number, timestampMs: s.timestampMs as number, runnerPid: s.runnerPid, runnerUid: s.runnerUid }));
-}
-
+/** The facts of one task over fs/promises (the orphan pass and the local services' default). */
 export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {
-  const facts: TaskFacts = {
-    taskId: ref.taskId,
-    root: ref.root,
-    state: ref.state,
-    runnerMtimeMs: undefined,
-    error: undefined,
-    sandbox: undefined,
-    logDir: undefined,
-    user: undefined,
-    uid: undefined,
-    launchTimeMs: undefined,
-    statuses: [],
-    processRuns: undefined,
-  };
+  const facts = blankFacts(ref);
   let file = path.join(ref.root, 'checkpoints', ref.taskId, 'runner');
+  let bytes: Buffer;
   try {
     file = runnerCheckpointPath(ref.root, ref.taskId);
     facts.runnerMtimeMs = (await stat(file)).mtimeMs;
-    const summary = replayTaskSummary(await readFile(file));
-    const statuses = toStatusFacts(summary.statuses);
-    const h = summary.header;
-    if (h !== undefined) {
-      facts.sandbox = h.sandbox;
-      facts.logDir = h.logDir;
-      facts.user = h.user;
-      facts.uid = h.uid;
-      facts.launchTimeMs = h.launchTimeMs;
-    }
-    facts.statuses = statuses;
-    facts.processRuns = summary.processRuns;
+    bytes = await readFile(file);
   } catch (err) {
     facts.error = toRecord(err, ref.taskId, file);
+    return facts;
   }
-  return facts;
+  return applyCheckpoint(facts, bytes, file);
 }
 
 /**

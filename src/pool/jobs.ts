@@ -122,7 +122,7 @@ export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<s
 }
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
-export const readFactsInWorker = readFactsSync;
+export const readFactsInWorker = async (refs: TaskRef[]): Promise<TaskFacts[]> => readFactsSync(refs);
 export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, (await import('./sync-jobs.js')).syncDeleterFs);
 export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
 export const measureTasksInWorker = async (req: MeasureRequest): Promise<TaskSizes[]> =>

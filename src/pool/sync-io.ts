@@ -5,19 +5,22 @@
 // nothing else to serve, so plain syscalls are both faster and actually parallel across workers.
 // Measured (10,000 checkpoints on tmpfs, 2 loaded cores): readTaskFacts over the threadpool ~900 ms
 // with or without workers; this ~125 ms on one thread (floor: open+read+close alone ~60 ms).
-// The semantics stay the reference implementations' own: any checkpoint that does not decode
-// cleanly is handed to readTaskFacts, so error records are exactly the ones it produces.
+// The semantics stay the reference implementations' own: any checkpoint that the flat pass does
+// not take goes through the reference replay (io/checkpoint-facts.ts, the one readTaskFacts
+// uses), so error records are exactly the ones it produces.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { scanRunnerSummary } from '../core/checkpoint/scan-summary.js';
 import { decisionStatuses, type TaskFacts, type TaskRef } from '../core/facts.js';
 import { isSafeTaskId } from '../core/task-id.js';
+import { applyCheckpoint, blankFacts, checkpointErrorRecord } from '../io/checkpoint-facts.js';
+import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** mtime of the file readWhole read last (a module variable: no result object per file). */
-let lastMtimeMs = 0;
+/** mtime of the file readWhole opened last, NaN until its fstat (a module variable: no result object per file). */
+let lastMtimeMs = Number.NaN;
 
 /**
  * Reads a whole file with one open/fstat/read/close into the scratch buffer (reused: the decoder's
@@ -26,9 +29,11 @@ let lastMtimeMs = 0;
  * for is the end of the (regular) file: no second read to see EOF.
  */
 function readWhole(file: string): number {
+  lastMtimeMs = Number.NaN;
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd);
+    lastMtimeMs = st.mtimeMs;
     if (st.size + 1 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(st.size + 1, scratch.length * 2));
     let n = 0;
     for (;;) {
@@ -41,7 +46,6 @@ function readWhole(file: string): number {
       scratch.copy(bigger, 0, 0, n);
       scratch = bigger;
     }
-    lastMtimeMs = st.mtimeMs;
     return n;
   } finally {
     closeSync(fd);
@@ -50,57 +54,85 @@ function readWhole(file: string): number {
 
 /** `<root>/checkpoints`, joined once per root rather than once per task. */
 const checkpointDirs = new Map<string, string>();
-function runnerFile(ref: TaskRef): string | undefined {
-  if (!isSafeTaskId(ref.taskId)) return undefined;
+function runnerFile(ref: TaskRef): string {
+  // An unsafe id throws its typed error here (the caller records it): it is never joined.
+  if (!isSafeTaskId(ref.taskId)) return runnerCheckpointPath(ref.root, ref.taskId);
   let dir = checkpointDirs.get(ref.root);
   if (dir === undefined) checkpointDirs.set(ref.root, (dir = path.join(ref.root, 'checkpoints')));
   return `${dir}/${ref.taskId}/runner`;
 }
 
-/** The facts of a cleanly written checkpoint, shaped as readTaskFacts shapes them; undefined otherwise. */
-function fastFacts(ref: TaskRef): TaskFacts | undefined {
-  try {
-    const file = runnerFile(ref);
-    if (file === undefined) return undefined;
-    const s = scanRunnerSummary(scratch, readWhole(file));
-    if (s === undefined) return undefined;
-    return {
-      taskId: ref.taskId,
-      root: ref.root,
-      state: ref.state,
-      runnerMtimeMs: lastMtimeMs,
-      error: undefined,
-      sandbox: s.sandbox,
-      logDir: s.logDir,
-      user: s.user,
-      uid: s.uid,
-      launchTimeMs: s.launchTimeMs,
-      // The summary's own array: kept as it is when it is short enough already.
-      statuses: s.statuses.length <= 4 ? s.statuses : decisionStatuses(s.statuses),
-      processRuns: s.processRuns,
-    };
-  } catch {
-    return undefined;
-  }
+/**
+ * Most tasks of an agent run the same processes the same number of times: they share one
+ * processRuns object (read only, by log paths and metadata paths) instead of ~50 bytes each.
+ */
+const sharedProcessRuns = new Map<string, Record<string, number>>();
+const SHARED_RUNS_MAX = 4096;
+function shareProcessRuns(runs: Record<string, number>): Record<string, number> {
+  let key = '';
+  for (const name in runs) key += `${name}\u0000${runs[name] as number}\u0000`;
+  const known = sharedProcessRuns.get(key);
+  if (known !== undefined) return known;
+  if (sharedProcessRuns.size < SHARED_RUNS_MAX) sharedProcessRuns.set(key, runs);
+  return runs;
 }
 
 /**
- * Facts of a batch, one file at a time; unusual checkpoints go through the reference reader.
- * Either way only the statuses decisions read are kept (core/facts.ts decisionStatuses): a task
- * that restarted a thousand times costs the scan four statuses, not a thousand.
+ * One task's facts, shaped as readTaskFacts shapes them: the flat pass for the plain shape
+ * Thermos writes, the reference replay over the same bytes for anything else (its facts or its
+ * exact error record), an error record when the file cannot be read. Never throws for a task.
  */
-export async function readFactsSync(refs: readonly TaskRef[]): Promise<TaskFacts[]> {
-  const out: TaskFacts[] = [];
-  for (const ref of refs) {
-    let f = fastFacts(ref);
-    if (f === undefined) {
-      // The reference reader (and its error records) for what the fast path cannot take.
-      const { readTaskFacts } = await import('../io/task-facts-reader.js');
-      f = await readTaskFacts(ref);
-      f.statuses = decisionStatuses(f.statuses);
-    }
-    out.push(f);
+function taskFactsSync(ref: TaskRef): TaskFacts {
+  let file = `${ref.root}/checkpoints/${ref.taskId}/runner`;
+  let length: number;
+  try {
+    file = runnerFile(ref);
+    length = readWhole(file);
+  } catch (err) {
+    const facts = blankFacts(ref);
+    if (!Number.isNaN(lastMtimeMs)) facts.runnerMtimeMs = lastMtimeMs;
+    facts.error = checkpointErrorRecord(err, ref.taskId, file);
+    return facts;
   }
+  let s;
+  try {
+    s = scanRunnerSummary(scratch, length);
+  } catch {
+    s = undefined; // the reference replay below says what is wrong, with its exact error
+  }
+  if (s === undefined) {
+    const facts = applyCheckpoint(blankFacts(ref), scratch.subarray(0, length), file);
+    facts.runnerMtimeMs = lastMtimeMs;
+    facts.statuses = decisionStatuses(facts.statuses);
+    if (facts.processRuns !== undefined) facts.processRuns = shareProcessRuns(facts.processRuns);
+    return facts;
+  }
+  return {
+    taskId: ref.taskId,
+    root: ref.root,
+    state: ref.state,
+    runnerMtimeMs: lastMtimeMs,
+    error: undefined,
+    sandbox: s.sandbox,
+    logDir: s.logDir,
+    user: s.user,
+    uid: s.uid,
+    launchTimeMs: s.launchTimeMs,
+    // Sized to its length (a pushed-to array keeps room for 16): these live for the whole scan.
+    statuses: s.statuses.length <= 4 ? s.statuses.slice() : decisionStatuses(s.statuses),
+    processRuns: shareProcessRuns(s.processRuns),
+  };
+}
+
+/**
+ * Facts of a batch, one file at a time, all on this thread with plain syscalls (a checkpoint the
+ * flat pass declines costs a second decode of bytes already read, no async read or extra I/O).
+ * Only the statuses decisions read are kept (core/facts.ts decisionStatuses): a task that
+ * restarted a thousand times costs the scan four statuses, not a thousand.
+ */
+export function readFactsSync(refs: readonly TaskRef[]): TaskFacts[] {
+  const out: TaskFacts[] = [];
+  for (const ref of refs) out.push(taskFactsSync(ref));
   return out;
 }
 
