@@ -177,6 +177,13 @@ export const THREAD_DELETE_BATCH = 32;
  * the full lists took ~3 MB of the sandbox's 16 MB; every deleted task is in the log at info.
  */
 export const LAST_RUN_MAX_IDS = 5_000;
+/**
+ * Unusable runner checkpoints named one per line per run (the rest are counted by error code in
+ * one summary line, and named at debug): on an agent where one task in eight has a checkpoint a
+ * killed runner left undecodable, 1,250 warn lines per run would push the executor's own log out
+ * of its 16 MB sandbox and say nothing the counts do not.
+ */
+export const UNUSABLE_CHECKPOINTS_NAMED = 20;
 export const MIN_WORKER_HEAP_MB = 24;
 /** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
 export const MAX_WORKER_HEAP_MB = 512;

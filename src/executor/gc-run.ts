@@ -7,7 +7,7 @@ import type { Clock, Driver } from '../core/ports.js';
 import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
 import { deletedTasksToReport, describePlanItem, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
-import type { GcConfig } from '../config.js';
+import { UNUSABLE_CHECKPOINTS_NAMED, type GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { cpuSecondsBetween, sampleCpu, type CpuSample, type CpuSeconds } from '../io/cpu-usage.js';
 import { deleteTasks } from './delete-tasks.js';
@@ -272,11 +272,22 @@ async function scan(
   for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
   const facts = new Map<string, TaskFacts>();
   let seenActive = 0;
+  const unusable: Record<string, number> = {};
+  let unusableCount = 0;
   for (const f of await services.readFacts(listing.refs)) {
     facts.set(f.taskId, f);
     if (f.state === 'active') seenActive++;
-    // A checkpoint that cannot be used makes a task look state-less: say so per task, with the code.
-    if (f.error !== undefined) repeats.warn(log, `${f.taskId}/${f.error.code}`, { taskId: f.taskId, code: f.error.code, path: f.error.path, err: f.error.message }, 'runner checkpoint cannot be used');
+    if (f.error === undefined) continue;
+    // A checkpoint that cannot be used makes a task look state-less: the first few are named at
+    // warn with their code, all of them at debug, and one line counts them by code.
+    const code = f.error.code;
+    unusable[code] = (unusable[code] ?? 0) + 1;
+    const what = { taskId: f.taskId, code, path: f.error.path, err: f.error.message };
+    if (unusableCount++ < UNUSABLE_CHECKPOINTS_NAMED) repeats.warn(log, `${f.taskId}/${code}`, what, 'runner checkpoint cannot be used');
+    else log.debug(what, 'runner checkpoint cannot be used');
+  }
+  if (unusableCount > 0) {
+    log.warn({ unusableCheckpoints: unusableCount, byCode: unusable, named: Math.min(unusableCount, UNUSABLE_CHECKPOINTS_NAMED) }, 'runner checkpoints that cannot be used (their tasks count as having no states)');
   }
   return { facts, seenActive, rejectedNames: listing.rejected.length };
 }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ScheduleStatus } from '../../src/core/states.js';
 import { writeTask, type TaskSpec } from '../helpers/checkpoint-builder.js';
 import { RepeatedWarnings } from '../../src/executor/repeated-warnings.js';
+import { UNUSABLE_CHECKPOINTS_NAMED } from '../../src/config.js';
 import { gc, makeAgent, type Agent } from './agent-fixture.js';
 
 let agent: Agent | undefined;
@@ -43,5 +44,25 @@ describe('unusable checkpoints are logged', () => {
     expect(about((await gc(a, view, { repeats, gcTaskId: 'gc-3' })).lines)).toEqual([]);
     await writeTask(a.root, { taskId: 'corrupt-act', state: 'active', statuses: [], runnerBytes: Buffer.from([0x80, 0, 0, 0]), mtimeMs: a.startMs });
     expect(about((await gc(a, view, { repeats, gcTaskId: 'gc-4' })).lines)).toEqual([40]);
+  });
+
+  it('names the first few at warn, the rest at debug, and counts them all by code in one line, without stacks', async () => {
+    const a = (agent = await makeAgent());
+    const n = UNUSABLE_CHECKPOINTS_NAMED + 5;
+    for (let i = 0; i < n; i++) {
+      const bytes = i % 2 === 0 ? Buffer.from([0, 0, 0, 9, 1]) : Buffer.from([0x80, 0, 0, 0]);
+      await writeTask(a.root, { taskId: `bad-${String(i).padStart(3, '0')}`, state: 'finished', statuses: [], runnerBytes: bytes, mtimeMs: a.startMs - 3_600_000 });
+    }
+    const { lines } = await gc(a, new Map());
+    const perTask = lines.filter((l) => l.msg === 'runner checkpoint cannot be used');
+    expect(perTask.filter((l) => l.level === 40)).toHaveLength(UNUSABLE_CHECKPOINTS_NAMED);
+    expect(perTask.filter((l) => l.level === 20)).toHaveLength(5);
+    const summary = lines.filter((l) => (l.msg ?? '').startsWith('runner checkpoints that cannot be used'));
+    expect(summary).toHaveLength(1);
+    const s0 = summary[0] as unknown as { level: number; unusableCheckpoints: number; byCode: Record<string, number> };
+    expect(s0.level).toBe(40);
+    expect(s0.unusableCheckpoints).toBe(n);
+    expect(s0.byCode).toEqual({ ERR_CKPT_TRUNCATED: Math.ceil(n / 2), ERR_CKPT_RECORD_TOO_LARGE: Math.floor(n / 2) });
+    for (const l of perTask) expect(JSON.stringify(l)).not.toContain('stack');
   });
 });
