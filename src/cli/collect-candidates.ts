@@ -23,7 +23,15 @@ export interface CandidateScan {
   facts: Map<string, TaskFacts>;
   /** Finished tasks already collected by an earlier run (metadata kept): done, not candidates. */
   alreadyCollected: string[];
+  /**
+   * Finished tasks whose sandbox is unknown (the runner checkpoint cannot be read or names none)
+   * and that have nothing else this collect would delete: not candidates, and not "collected".
+   */
+  sandboxUnknown: string[];
 }
+
+/** Why a measured task is not a candidate. */
+export type NotCandidate = 'already-collected' | 'sandbox-unknown';
 
 /** Age from the runner checkpoint's mtime; without one, from the task file's. */
 async function ageOf(f: TaskFacts, nowMs: number): Promise<number> {
@@ -58,7 +66,7 @@ export async function collectCandidates(
   const ages = await mapBounded(eligible, 16, (f) => ageOf(f, nowMs));
   const order = eligible.map((f, i) => ({ f, c: { taskId: f.taskId, ageMs: ages[i] as number, sandboxBytes: 0, logBytes: 0, metadataBytes: 0 } }));
   order.sort((a, b) => oldestFirst(a.c, b.c));
-  const out: CandidateScan = { candidates: [], facts: new Map(), alreadyCollected: [] };
+  const out: CandidateScan = { candidates: [], facts: new Map(), alreadyCollected: [], sandboxUnknown: [] };
   if (!opts.measure) {
     for (const { f, c } of order) {
       out.candidates.push(c);
@@ -68,7 +76,9 @@ export async function collectCandidates(
   }
   const done = await measureInto(services, order, others, limits, progress);
   for (const { f, c } of order) {
-    if (done.has(f.taskId)) out.alreadyCollected.push(f.taskId);
+    const why = done.get(f.taskId);
+    if (why === 'already-collected') out.alreadyCollected.push(f.taskId);
+    else if (why === 'sandbox-unknown') out.sandboxUnknown.push(f.taskId);
     else {
       out.candidates.push(c);
       out.facts.set(f.taskId, f);
@@ -77,14 +87,14 @@ export async function collectCandidates(
   return out;
 }
 
-/** Measures candidates (oldest first) into their sizes; returns the ones already collected. */
+/** Measures candidates (oldest first) into their sizes; returns the ones that are not candidates, and why. */
 export async function measureInto(
   services: Pick<GcServices, 'measureTasks'>,
   order: ReadonlyArray<{ f: TaskFacts; c: CollectCandidate }>,
   others: readonly TaskFacts[],
   limits: Pick<CollectLimits, 'deleteLogs' | 'deleteMetadata'>,
   progress: Progress,
-): Promise<Set<string>> {
+): Promise<Map<string, NotCandidate>> {
   // The newest candidate naming a sandbox owns it.
   const owner = new Map<string, string>();
   for (const { f } of order) {
@@ -108,17 +118,21 @@ export async function measureInto(
     const key = sandboxKey(f);
     if (key !== undefined && owner.get(key) === f.taskId) sandboxExists.set(key, (sizes[i] as TaskSizes).sandbox.inodes > 0);
   });
-  const alreadyCollected = new Set<string>();
+  const notCandidates = new Map<string, NotCandidate>();
   order.forEach(({ f, c }, i) => {
     const s = sizes[i] as TaskSizes;
     const key = sandboxKey(f);
     const hasSandbox = key !== undefined && sandboxExists.get(key) === true;
-    if (!limits.deleteMetadata && !hasSandbox && (!limits.deleteLogs || s.logs.inodes === 0)) alreadyCollected.add(f.taskId);
+    // Nothing left to delete with metadata kept: gone before, or never known (a checkpoint that
+    // cannot be read names no sandbox: it is not "gone", and saying so would hide the task).
+    if (!limits.deleteMetadata && !hasSandbox && (!limits.deleteLogs || s.logs.inodes === 0)) {
+      notCandidates.set(f.taskId, key === undefined ? 'sandbox-unknown' : 'already-collected');
+    }
     // Counted for the owner only, and not at all when a kept task names it (it stays).
     const counted = key !== undefined && owner.get(key) === f.taskId && !keptSandboxes.has(key);
     c.sandboxBytes = counted ? s.sandbox.bytes : 0;
     c.logBytes = s.logs.bytes;
     c.metadataBytes = s.metadata.bytes;
   });
-  return alreadyCollected;
+  return notCandidates;
 }

@@ -13,7 +13,7 @@ import { deleteTasks } from '../executor/delete-tasks.js';
 import { createLogger } from '../log.js';
 import { quietLogger } from '../services/quiet-logger.js';
 import { createServices, type PooledServices } from '../pool/pool-services.js';
-import { alreadyCollectedNote, formatCollectPlan, formatCollectResult, type CollectJson } from '../report/collect-report.js';
+import { formatCollectPlan, notCandidateNotes, formatCollectResult, type CollectJson } from '../report/collect-report.js';
 import { createProgress } from '../report/progress.js';
 import { collectCandidates, measureInto } from './collect-candidates.js';
 import type { CliIo } from './io.js';
@@ -224,9 +224,9 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
     return code;
   };
 
-  const counts = { linkedSkipped, candidates: candidates.length, alreadyCollected: scan.alreadyCollected.length };
+  const counts = { linkedSkipped, candidates: candidates.length, alreadyCollected: scan.alreadyCollected.length, sandboxUnknown: scan.sandboxUnknown.length };
   if (!opts.json) io.stdout.write(formatCollectPlan(result, limits, counts));
-  else if (scan.alreadyCollected.length > 0) io.stderr.write(`${alreadyCollectedNote(scan.alreadyCollected.length)}\n`);
+  else for (const line of notCandidateNotes(counts)) io.stderr.write(`${line}\n`);
   if (!hasLimit(limits) && named.size === 0) return finish(0, 'no --max-age, --max-space, --max-tasks or task id given: nothing selected');
   if (opts.dryRun || selection.selected.length === 0) return finish(0);
   if (!opts.yes) {

@@ -32,10 +32,23 @@ export function alreadyCollectedNote(n: number): string {
   return `${n} task(s) already collected (sandbox gone, metadata kept): done, not selected again`;
 }
 
+/** Tasks whose runner checkpoint names no usable sandbox, with nothing else to delete (metadata kept). */
+export function sandboxUnknownNote(n: number): string {
+  return `${n} task(s) with a sandbox unknown (runner checkpoint unreadable or naming none): kept with their metadata; --delete-metadata deletes them`;
+}
+
+/** The notes about measured tasks that are not candidates, one line each. */
+export function notCandidateNotes(counts: { alreadyCollected?: number; sandboxUnknown?: number }): string[] {
+  const lines: string[] = [];
+  if ((counts.alreadyCollected ?? 0) > 0) lines.push(alreadyCollectedNote(counts.alreadyCollected ?? 0));
+  if ((counts.sandboxUnknown ?? 0) > 0) lines.push(sandboxUnknownNote(counts.sandboxUnknown ?? 0));
+  return lines;
+}
+
 export function formatCollectPlan(
   result: CollectJson,
   limits: CollectLimits,
-  counts: { candidates: number; linkedSkipped: number; alreadyCollected?: number },
+  counts: { candidates: number; linkedSkipped: number; alreadyCollected?: number; sandboxUnknown?: number },
 ): string {
   const goes = what(limits);
   const rows = result.selected.map((id) => {
@@ -52,7 +65,7 @@ export function formatCollectPlan(
       (counts.linkedSkipped > 0 ? `; ${counts.linkedSkipped} linked task(s) skipped` : '') +
       (result.selected.length > 0 ? `; about ${formatBytes(freed)} to free` : ''),
   ];
-  if ((counts.alreadyCollected ?? 0) > 0) lines.push(alreadyCollectedNote(counts.alreadyCollected ?? 0));
+  lines.push(...notCandidateNotes(counts));
   const table = rows.length === 0 ? '' : formatTable(['TASK', 'AGE', 'SANDBOX', 'LOGS', 'METADATA', 'DELETES', 'REASON'], rows, new Set([1, 2, 3, 4]));
   return `${lines.join('\n')}\n${table}`;
 }

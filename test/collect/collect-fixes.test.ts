@@ -1,7 +1,8 @@
 // Two things noticed in `collect`: with metadata kept, a task collected earlier is done, not a
 // candidate `--max-tasks` selects again; and tasks that share a sandbox count its size once.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,6 +52,34 @@ describe('collect', () => {
     // With --delete-metadata it still has something to delete: a candidate again.
     const meta = JSON.parse((await runCli(['collect', ...roots(), '--max-tasks', '2', '--delete-metadata', '--dry-run', '--json'])).stdout) as CollectJson;
     expect(meta.selected).toEqual(['f-old']);
+  });
+
+  it('does not call a task whose checkpoint cannot be decoded "already collected": its sandbox is unknown', async () => {
+    const specs: TaskSpec[] = [
+      { id: 'f-bad', state: 'finished', ageMs: 10 * DAY, sandboxBytes: 8 * KIB },
+      { id: 'f-good', state: 'finished', ageMs: 5 * DAY, sandboxBytes: 8 * KIB },
+    ];
+    await writeAgent(layout, specs, Date.now());
+    const runner = path.join(layout.checkpointRoot, 'checkpoints', 'f-bad', 'runner');
+    await writeFile(runner, Buffer.from([0x00, 0x00, 0x10, 0x00, 0x0c, 0x00]));
+    const old = new Date(Date.now() - 10 * DAY);
+    await utimes(runner, old, old);
+
+    const json = await runCli(['collect', ...roots(), '--max-age', '1d', '--yes', '--json']);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout) as CollectJson;
+    expect(out.deleted).toEqual(['f-good']);
+    expect(json.stderr).toContain('1 task(s) with a sandbox unknown');
+    expect(json.stderr).not.toContain('already collected');
+    // Nothing of it was touched: its sandbox (never known to us), checkpoint and task file stay.
+    expect(existsSync(sandboxOf(layout, specs[0] as TaskSpec))).toBe(true);
+    expect(existsSync(runner)).toBe(true);
+    expect(existsSync(path.join(layout.checkpointRoot, 'tasks', 'finished', 'f-bad'))).toBe(true);
+
+    // The readable report says the same; f-good, collected now, is the one "already collected".
+    const text = await runCli(['collect', ...roots(), '--max-age', '1d', '--dry-run']);
+    expect(text.stdout).toContain('1 task(s) with a sandbox unknown');
+    expect(text.stdout).toContain('1 task(s) already collected');
   });
 
   it('with --json --yes --delete-metadata, reports what each deletion freed, without walking the trees first', async () => {
