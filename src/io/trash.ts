@@ -41,14 +41,20 @@ export function trashEntryName(taskId: string): string {
  */
 async function usableTrashDir(fs: DeleterFs, allowedRoot: string, trashDirName: string, dev: number): Promise<string | undefined> {
   const dir = trashDirPath(allowedRoot, trashDirName);
+  const usable = (st: EntryStat): string | undefined => (st.isDirectory() && !st.isSymbolicLink() && st.dev === dev ? dir : undefined);
+  // It exists after the first task of a run: one lstat, not a mkdir that fails with EEXIST.
+  try {
+    return usable(await fs.lstat(dir));
+  } catch (err) {
+    if (!isGone(err)) return undefined;
+  }
   try {
     await fs.mkdir(dir);
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') return undefined;
   }
   try {
-    const st = await fs.lstat(dir);
-    return st.isDirectory() && !st.isSymbolicLink() && st.dev === dev ? dir : undefined;
+    return usable(await fs.lstat(dir));
   } catch {
     return undefined;
   }
