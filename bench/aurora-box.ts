@@ -6,7 +6,7 @@
 // start, the latency of /metrics (the main thread's responsiveness) and the sandbox's bytes.
 //
 //   node dist/bench/aurora-box.js --tasks 10000 --runs 3 [--workers N] [--memory 128M] [--cpu 0.2]
-//        [--no-limits] [--bin path/to/bin/thermos-gc.js] [--json out.json] [--keep]
+//        [--no-limits] [--bin path/to/bin/thermos-gc.js] [--json out.json] [--keep] [--preset dense|mesos-history|restarts]
 //
 // Needs root and cgroup v1 memory/cpu/cpuacct under /sys/fs/cgroup (as on a Mesos agent); the
 // cgroups are named tgc-box-<pid>-<n> unless --cgroup-prefix says otherwise, and removed after.
@@ -19,7 +19,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeAdjustRetainedTasks } from '../src/core/aurora-messages.js';
 import { AgentSimulator } from '../src/sim/agent-simulator.js';
-import { generateAgent, type DenseAgent } from '../src/sim/dense-agent.js';
+import { generatePresetAgent, isAgentPresetName, type AgentPresetName } from '../src/sim/agent-presets.js';
+import type { DenseAgent } from '../src/sim/dense-agent.js';
 import { createCgroups, readKeyed, readNumber } from './box-cgroup.js';
 
 const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
@@ -38,6 +39,8 @@ export interface BoxOptions {
   keep: boolean;
   extraArgs: string[];
   seed: number;
+  /** The agent's shape. @default 'dense' */
+  preset?: AgentPresetName;
   /** Where the agent is generated. @default os.tmpdir() */
   baseDir?: string;
 }
@@ -219,12 +222,23 @@ export async function freshenActive(agent: DenseAgent): Promise<void> {
   await Promise.all(agent.runnerCheckpoints.filter((p) => active.has(path.basename(path.dirname(p)))).map((p) => utimes(p, now, now)));
 }
 
+/** The agent a box run and its floor work on: the same preset and seed give the same trees. */
+export async function boxAgent(dir: string, preset: AgentPresetName, tasks: number, seed: number): Promise<DenseAgent> {
+  const agent = await generatePresetAgent(dir, preset, { tasks, filesPerSandbox: 8, fileBytes: 1024, seed });
+  await freshenActive(agent);
+  return agent;
+}
+
+/** `--checkpoint-root R` for every root of the agent. */
+export function checkpointRootArgs(agent: DenseAgent): string[] {
+  return agent.checkpointRoots.flatMap((r) => ['--checkpoint-root', r]);
+}
+
 let boxCount = 0;
 
 export async function runInBox(o: BoxOptions): Promise<BoxResult> {
   const dir = await mkdtemp(path.join(o.baseDir ?? os.tmpdir(), 'thermos-gc-box-'));
-  const agent = await generateAgent(path.join(dir, 'agent'), { tasks: o.tasks, filesPerSandbox: 8, fileBytes: 1024, seed: o.seed });
-  await freshenActive(agent);
+  const agent = await boxAgent(path.join(dir, 'agent'), o.preset ?? 'dense', o.tasks, o.seed);
   const sandbox = path.join(dir, 'sandbox');
   mkdirSync(sandbox);
   const cg = createCgroups(`${o.cgroupPrefix}${process.pid}-${boxCount++}`, o.memoryBytes, o.cpu);
@@ -250,7 +264,7 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
   const outFd = openSync(path.join(sandbox, 'stdout'), 'a');
   const errFd = openSync(path.join(sandbox, 'stderr'), 'a');
   const args = [
-    '--checkpoint-root', agent.checkpointRoot, '--mesos-root', agent.mesosRoot, '--sandbox-root', agent.sandboxRoot,
+    ...checkpointRootArgs(agent), '--mesos-root', agent.mesosRoot, '--sandbox-root', agent.sandboxRoot,
     '--persistence-wait', '100ms', '--poll-wait', '1h', '--metrics-port', '0',
     ...(o.workers === undefined ? [] : ['--workers', String(o.workers)]),
     ...o.extraArgs,
@@ -450,6 +464,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
       seed: { type: 'string', default: '11' },
+      preset: { type: 'string', default: 'dense' },
       dir: { type: 'string' },
       arg: { type: 'string', multiple: true },
     },
@@ -465,6 +480,9 @@ async function main(): Promise<void> {
     seed: Number(values.seed),
   };
   if (values.dir !== undefined) o.baseDir = values.dir;
+  const preset = values.preset ?? 'dense';
+  if (!isAgentPresetName(preset)) throw new Error(`unknown --preset ${preset}`);
+  o.preset = preset;
   if (values.workers !== undefined) o.workers = Number(values.workers);
   if (!noLimits) {
     o.memoryBytes = parseSizeArg(values.memory ?? '128M');

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scheduleStatusName } from '../src/core/states.js';
-import { generateAgent } from '../src/sim/dense-agent.js';
-import { freshenActive } from './aurora-box.js';
+import type { AgentPresetName } from '../src/sim/agent-presets.js';
+import { boxAgent, checkpointRootArgs } from './aurora-box.js';
 import { createCgroups, readNumber } from './box-cgroup.js';
 
 const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
@@ -18,6 +18,8 @@ const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.ur
 export interface FloorOptions {
   tasks: number;
   seed: number;
+  /** @default 'dense' */
+  preset?: AgentPresetName;
   memoryBytes?: number;
   cpu?: number;
   cgroupPrefix: string;
@@ -38,13 +40,14 @@ export async function measureFloor(o: FloorOptions): Promise<FloorResult> {
   const dir = await mkdtemp(path.join(o.baseDir ?? os.tmpdir(), 'thermos-gc-floor-'));
   try {
     // As runInBox generates it.
-    const agent = await generateAgent(path.join(dir, 'agent'), { tasks: o.tasks, filesPerSandbox: 8, fileBytes: 1024, seed: o.seed });
-    await freshenActive(agent);
+    const agent = await boxAgent(path.join(dir, 'agent'), o.preset ?? 'dense', o.tasks, o.seed);
+    // Each task's checkpoint root: the one holding its runner checkpoint.
+    const rootOf = new Map(agent.runnerCheckpoints.map((p) => [path.basename(path.dirname(p)), path.dirname(path.dirname(path.dirname(p)))]));
     const retained = path.join(dir, 'retained.json');
     await writeFile(retained, JSON.stringify(Object.fromEntries([...agent.retained].map(([id, s]) => [id, scheduleStatusName(s)]))));
     const plan = spawnSync(process.execPath, [
       REPO_BIN, 'plan', '--json', '--retained', retained,
-      '--checkpoint-root', agent.checkpointRoot, '--mesos-root', agent.mesosRoot, '--sandbox-root', agent.sandboxRoot,
+      ...checkpointRootArgs(agent), '--mesos-root', agent.mesosRoot, '--sandbox-root', agent.sandboxRoot,
     ], { encoding: 'utf8', maxBuffer: 256 << 20 });
     if (plan.status !== 0) throw new Error(`floor: plan failed (${plan.status}): ${plan.stderr}`);
     const collected = (JSON.parse(plan.stdout) as { garbage_collect: string[] }).garbage_collect;
@@ -54,9 +57,9 @@ export async function measureFloor(o: FloorOptions): Promise<FloorResult> {
       if (sandbox !== undefined) trees.push(sandbox);
       trees.push(
         path.join(agent.logRoot, id),
-        path.join(agent.checkpointRoot, 'checkpoints', id),
-        path.join(agent.checkpointRoot, 'tasks', 'active', id),
-        path.join(agent.checkpointRoot, 'tasks', 'finished', id),
+        path.join(rootOf.get(id) ?? agent.checkpointRoot, 'checkpoints', id),
+        path.join(rootOf.get(id) ?? agent.checkpointRoot, 'tasks', 'active', id),
+        path.join(rootOf.get(id) ?? agent.checkpointRoot, 'tasks', 'finished', id),
       );
     }
     const ckptList = path.join(dir, 'checkpoints.list');

@@ -3,6 +3,7 @@
 // same run (bench/box-floor.ts). Reports CPU seconds per run against that floor, peak RSS per
 // worker count and the sandbox's bytes after each run. `--quick`: one run at 1,000 tasks.
 import { fileURLToPath } from 'node:url';
+import { AGENT_PRESET_NAMES, type AgentPresetName } from '../src/sim/agent-presets.js';
 import { runInBox, type BoxOptions, type BoxResult } from './aurora-box.js';
 import { cgroupsUnavailable } from './box-cgroup.js';
 import { measureFloor, type FloorResult } from './box-floor.js';
@@ -14,6 +15,8 @@ const SEED = 11;
 const BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
 
 export interface BoxRow {
+  /** The agent's shape (src/sim/agent-presets.ts). */
+  preset: AgentPresetName;
   tasks: number;
   workers: number | 'default';
   runs: number;
@@ -36,7 +39,7 @@ export interface BoxRow {
 
 export interface BoxBenchResult {
   skipped?: string;
-  floors: Array<FloorResult & { tasks: number }>;
+  floors: Array<FloorResult & { tasks: number; preset: AgentPresetName }>;
   rows: BoxRow[];
 }
 
@@ -48,6 +51,7 @@ function totalCpu(cpu: unknown): number {
 function row(r: BoxResult, workers: number | 'default', floor: FloorResult | undefined): BoxRow {
   const runCpuSeconds = r.runs.map((m) => totalCpu(m.cpuSeconds));
   const out: BoxRow = {
+    preset: r.options.preset ?? 'dense',
     tasks: r.options.tasks,
     workers,
     runs: r.options.runs,
@@ -66,18 +70,18 @@ function row(r: BoxResult, workers: number | 'default', floor: FloorResult | und
   return out;
 }
 
-function options(ctx: BenchContext, tasks: number, runs: number, workers: number | undefined): BoxOptions {
+function options(ctx: BenchContext, tasks: number, runs: number, workers: number | undefined, preset: AgentPresetName = 'dense'): BoxOptions {
   const o: BoxOptions = {
-    tasks, runs, memoryBytes: MEMORY_BYTES, cpu: CPU, bin: BIN, cgroupPrefix: 'tgc-bench-box-', keep: false, extraArgs: [], seed: SEED, baseDir: ctx.baseDir,
+    preset, tasks, runs, memoryBytes: MEMORY_BYTES, cpu: CPU, bin: BIN, cgroupPrefix: 'tgc-bench-box-', keep: false, extraArgs: [], seed: SEED, baseDir: ctx.baseDir,
   };
   if (workers !== undefined) o.workers = workers;
   return o;
 }
 
-/** One default-config box run at `tasks` with its floor: the gate's CPU and peak-RSS measures. */
-export async function boxGateRun(ctx: BenchContext, tasks: number): Promise<{ floor: FloorResult; row: BoxRow }> {
-  const floor = await measureFloor({ tasks, seed: SEED, memoryBytes: MEMORY_BYTES, cpu: CPU, cgroupPrefix: 'tgc-bench-box-', baseDir: ctx.baseDir });
-  return { floor, row: row(await runInBox(options(ctx, tasks, 1, undefined)), 'default', floor) };
+/** One default-config box run at `tasks` on `preset` with its floor: the gate's CPU and peak-RSS measures. */
+export async function boxGateRun(ctx: BenchContext, tasks: number, preset: AgentPresetName = 'dense'): Promise<{ floor: FloorResult; row: BoxRow }> {
+  const floor = await measureFloor({ tasks, seed: SEED, preset, memoryBytes: MEMORY_BYTES, cpu: CPU, cgroupPrefix: 'tgc-bench-box-', baseDir: ctx.baseDir });
+  return { floor, row: row(await runInBox(options(ctx, tasks, 1, undefined, preset)), 'default', floor) };
 }
 
 export async function boxBench(ctx: BenchContext): Promise<BoxBenchResult> {
@@ -88,26 +92,32 @@ export async function boxBench(ctx: BenchContext): Promise<BoxBenchResult> {
   }
   const floors: BoxBenchResult['floors'] = [];
   const rows: BoxRow[] = [];
-  if (ctx.quick) {
-    const { floor, row: r } = await boxGateRun(ctx, 1_000);
-    floors.push({ ...floor, tasks: 1_000 });
+  // Every preset against its own floor (the gate takes the worst); the worker counts and the
+  // large agents on the default preset.
+  const gateTasks = ctx.quick ? 1_000 : 10_000;
+  let denseFloor: FloorResult | undefined;
+  for (const preset of AGENT_PRESET_NAMES) {
+    const { floor, row: r } = await boxGateRun(ctx, gateTasks, preset);
+    floors.push({ ...floor, tasks: gateTasks, preset });
     rows.push(r);
-  } else {
-    const floor10k = await measureFloor({ tasks: 10_000, seed: SEED, memoryBytes: MEMORY_BYTES, cpu: CPU, cgroupPrefix: 'tgc-bench-box-', baseDir: ctx.baseDir });
-    floors.push({ ...floor10k, tasks: 10_000 });
+    if (preset === 'dense') denseFloor = floor;
+  }
+  if (!ctx.quick) {
     rows.push(row(await runInBox(options(ctx, 1_000, 3, undefined)), 'default', undefined));
-    rows.push(row(await runInBox(options(ctx, 10_000, 3, undefined)), 'default', floor10k));
-    for (const w of [0, 1, 2, 8]) rows.push(row(await runInBox(options(ctx, 10_000, 1, w)), w, floor10k));
+    rows.push(row(await runInBox(options(ctx, 10_000, 3, undefined)), 'default', denseFloor));
+    for (const w of [0, 1, 2, 8]) rows.push(row(await runInBox(options(ctx, 10_000, 1, w)), w, denseFloor));
     rows.push(row(await runInBox(options(ctx, 50_000, 1, undefined)), 'default', undefined));
+    rows.push(row(await runInBox(options(ctx, 100_000, 1, undefined)), 'default', undefined));
   }
   const MiB = 2 ** 20;
   printTable(
     'The floor in the box: cat of every runner checkpoint + rm -rf of every collected tree, same limits',
-    floors.map((f) => ({ tasks: f.tasks, checkpoints: f.checkpoints, 'collected tasks': f.collectedTasks, 'CPU s': f.cpuSeconds, 'wall ms': f.wallMs })),
+    floors.map((f) => ({ preset: f.preset, tasks: f.tasks, checkpoints: f.checkpoints, 'collected tasks': f.collectedTasks, 'CPU s': f.cpuSeconds, 'wall ms': f.wallMs })),
   );
   printTable(
     `The executor in a ${MEMORY_BYTES / MiB} MiB / ${CPU} CPU cgroup (real limits), whole GC runs`,
     rows.map((r) => ({
+      preset: r.preset,
       tasks: r.tasks,
       workers: r.plannedWorkers === undefined ? String(r.workers) : `${r.workers} (ran ${r.plannedWorkers})`,
       runs: r.runs,

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { scheduleStatusName } from '../src/core/states.js';
+import { AGENT_PRESET_NAMES, generatePresetAgent, type AgentPresetName } from '../src/sim/agent-presets.js';
 import { generateAgent, type DenseAgent } from '../src/sim/dense-agent.js';
 import { benchDir, printTable, removeTree, type BenchContext } from './table.js';
 
@@ -36,6 +37,8 @@ export interface ProcessSample {
 }
 
 export interface PlanRow {
+  /** The agent's shape (src/sim/agent-presets.ts). */
+  preset: AgentPresetName;
   tasks: number;
   command: string;
   medianMs: number;
@@ -56,7 +59,10 @@ export interface CollectPair {
 }
 
 export interface WholeProcessResult {
+  /** Every preset's rows. */
   plan: PlanRow[];
+  /** The plan row of the preset where `thermos-gc plan --json` did worst against Python (or, without Python, against the Node reference). */
+  worstPlan: PlanRow | undefined;
   pythonReference: 'ran' | string;
   /** What NODE_EXTRA_CA_CERTS (removed from the commands' environment) costs a node start; absent when it was not set. */
   caBundleMsPerStart?: number;
@@ -137,15 +143,15 @@ function pythonThriftMissing(): string | undefined {
   }
 }
 
-async function planBench(ctx: BenchContext, tasks: number): Promise<{ rows: PlanRow[]; python: string }> {
-  const dir = await benchDir(ctx.baseDir, `plan${tasks}`);
+async function planBench(ctx: BenchContext, tasks: number, preset: AgentPresetName): Promise<{ rows: PlanRow[]; python: string }> {
+  const dir = await benchDir(ctx.baseDir, `plan${tasks}-${preset}`);
   try {
-    const agent = await generateAgent(dir, { tasks, filesPerSandbox: 1, fileBytes: 64, seed: 23 });
+    const agent = await generatePresetAgent(dir, preset, { tasks, filesPerSandbox: 1, fileBytes: 64, seed: 23 });
     const retainedFile = path.join(dir, 'retained.json');
     const all = [...agent.taskIds.active, ...agent.taskIds.finished];
     await writeFile(retainedFile, JSON.stringify(Object.fromEntries(all.map((id) => [id, scheduleStatusName(2)]))));
     const now = String(agent.nowMs / 1000);
-    const roots = ['--checkpoint-root', agent.checkpointRoot, '--mesos-root', agent.mesosRoot];
+    const roots = [...agent.checkpointRoots.flatMap((r) => ['--checkpoint-root', r]), '--mesos-root', agent.mesosRoot];
     const refArgs = [...roots, '--retained', retainedFile, '--now', now];
     const commands: Array<{ name: string; argv: string[] }> = [
       { name: 'thermos-gc plan --json', argv: [process.execPath, BIN, 'plan', ...refArgs, '--json'] },
@@ -171,6 +177,7 @@ async function planBench(ctx: BenchContext, tasks: number): Promise<{ rows: Plan
     const rows: PlanRow[] = commands.map((c) => {
       const ss = samples.get(c.name) ?? [];
       const row: PlanRow = {
+        preset,
         tasks,
         command: c.name,
         medianMs: med(c.name),
@@ -182,7 +189,7 @@ async function planBench(ctx: BenchContext, tasks: number): Promise<{ rows: Plan
       row.speedupVsNodeThrift = med(nodeRef) / row.medianMs;
       return row;
     });
-    for (const r of rows) if (!r.sameOutput) throw new Error(`${r.command}: output differs from thermos-gc plan --json`);
+    for (const r of rows) if (!r.sameOutput) throw new Error(`${r.command} (${preset}): output differs from thermos-gc plan --json`);
     return { rows, python: missing ?? 'ran' };
   } finally {
     await removeTree(dir);
@@ -250,10 +257,20 @@ async function collectBench(ctx: BenchContext, tasks: number): Promise<WholeProc
 export async function wholeProcessBench(ctx: BenchContext): Promise<WholeProcessResult> {
   const planTasks = ctx.quick ? 200 : 10_000;
   const collectTasks = ctx.quick ? 200 : 3_000;
-  const { rows, python } = await planBench(ctx, planTasks);
+  const rows: PlanRow[] = [];
+  let python = 'ran';
+  for (const preset of AGENT_PRESET_NAMES) {
+    const one = await planBench(ctx, planTasks, preset);
+    rows.push(...one.rows);
+    python = one.python;
+  }
+  const ours = rows.filter((r) => r.command === 'thermos-gc plan --json');
+  const against = (r: PlanRow): number => r.speedupVsPython ?? r.speedupVsNodeThrift ?? Number.NaN;
+  const worstPlan = ours.reduce<PlanRow | undefined>((w, r) => (w === undefined || against(r) < against(w) ? r : w), undefined);
   printTable(
-    `Whole process: plan --json at ${planTasks} tasks (every task retained) vs references doing the same job, same output (median of alternating runs)`,
+    `Whole process: plan --json at ${planTasks} tasks (every task retained) on each agent preset vs references doing the same job, same output (median of alternating runs); worst preset: ${worstPlan === undefined ? '-' : `${worstPlan.preset}, ${against(worstPlan).toFixed(2)}x`}`,
     rows.map((r) => ({
+      preset: r.preset,
       command: r.command,
       'median ms': r.medianMs,
       'min ms': r.minMs,
@@ -271,7 +288,7 @@ export async function wholeProcessBench(ctx: BenchContext): Promise<WholeProcess
     `Whole process: collect deleting all ${collectTasks} tasks (${collect.files} files) vs rm -rf of the same trees, pairs after sync, alternating order, each tree generated alone just before (median ratio ${collect.medianRatio.toFixed(2)}; medians ${collect.medianCollectMs.toFixed(0)} vs ${collect.medianRmMs.toFixed(0)} ms)`,
     collect.pairs.map((p) => ({ order: p.order, 'collect ms': p.collectMs, 'rm -rf ms': p.rmMs, 'x rm -rf': p.ratio, 'collect peak RSS MiB': p.collectPeakRssMiB })),
   );
-  const out: WholeProcessResult = { plan: rows, pythonReference: python, collect };
+  const out: WholeProcessResult = { plan: rows, worstPlan, pythonReference: python, collect };
   if (caCost !== undefined) out.caBundleMsPerStart = caCost;
   return out;
 }

@@ -139,7 +139,7 @@ function dirs(dir: string): string[] {
 function main(): void {
   const { values } = parseArgs({
     options: {
-      'checkpoint-root': { type: 'string' },
+      'checkpoint-root': { type: 'string', multiple: true },
       'mesos-root': { type: 'string' },
       retained: { type: 'string' },
       now: { type: 'string' },
@@ -147,15 +147,28 @@ function main(): void {
       'kill-budget': { type: 'string', default: '0.5' },
     },
   });
-  const root = values['checkpoint-root'] as string;
+  const roots = values['checkpoint-root'] ?? [];
   const mesos = values['mesos-root'] as string;
   const retained = new Map(Object.entries(JSON.parse(readFileSync(values.retained as string, 'utf8')) as Record<string, string>));
   const startMs = Number(values.now) * 1000;
   const killAgeMs = Number(values['minimum-kill-age-s']) * 1000;
   const budget = Number(values['kill-budget']);
 
-  const active = new Set(plainFiles(path.join(root, 'tasks', 'active')));
-  const finished = new Set(plainFiles(path.join(root, 'tasks', 'finished')).filter((id) => !active.has(id)));
+  // Every root's tasks; the first root naming an id wins.
+  const active = new Set<string>();
+  const finished = new Set<string>();
+  const rootOf = new Map<string, string>();
+  for (const root of roots) {
+    const hereActive = new Set(plainFiles(path.join(root, 'tasks', 'active')));
+    const hereFinished = plainFiles(path.join(root, 'tasks', 'finished')).filter((id) => !hereActive.has(id));
+    for (const [into, ids] of [[active, [...hereActive]], [finished, hereFinished]] as const) {
+      for (const id of ids) {
+        if (rootOf.has(id)) continue;
+        rootOf.set(id, root);
+        into.add(id);
+      }
+    }
+  }
 
   const linked = new Set<string>();
   const slaves = path.join(mesos, 'slaves');
@@ -176,7 +189,7 @@ function main(): void {
   const updates = new Map<string, string>();
   for (const id of sorted([...active, ...finished])) {
     if (!safeId(id)) continue;
-    const file = path.join(root, 'checkpoints', id, 'runner');
+    const file = path.join(rootOf.get(id) as string, 'checkpoints', id, 'runner');
     let mtime: number | undefined;
     let statuses: Status[] = [];
     try {

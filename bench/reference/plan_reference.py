@@ -253,7 +253,7 @@ def safe_id(task_id):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--checkpoint-root', required=True)
+    ap.add_argument('--checkpoint-root', required=True, action='append')
     ap.add_argument('--mesos-root', required=True)
     ap.add_argument('--retained', required=True)
     ap.add_argument('--now', type=float, required=True)
@@ -265,13 +265,20 @@ def main():
     start = args.now
     kill_age = args.minimum_kill_age_s
 
-    # TaskDetector: glob the task dirs.
-    active, finished = set(), set()
-    for state, into in (('active', active), ('finished', finished)):
-        for p in glob.glob(os.path.join(args.checkpoint_root, 'tasks', state, '*')):
-            if os.path.isfile(p) and not os.path.islink(p):
-                into.add(os.path.basename(p))
-    finished -= active
+    # TaskDetector: glob the task dirs of every root (the first root naming an id wins).
+    active, finished, root_of = set(), set(), {}
+    for root in args.checkpoint_root:
+        here_active, here_finished = set(), set()
+        for state, into in (('active', here_active), ('finished', here_finished)):
+            for p in glob.glob(os.path.join(root, 'tasks', state, '*')):
+                if os.path.isfile(p) and not os.path.islink(p):
+                    into.add(os.path.basename(p))
+        here_finished -= here_active
+        for into, found in ((active, here_active), (finished, here_finished)):
+            for task_id in found:
+                if task_id not in root_of:
+                    root_of[task_id] = root
+                    into.add(task_id)
 
     # ExecutorDetector: glob the run dirs; `latest` alone does not count.
     linked = set()
@@ -286,7 +293,7 @@ def main():
     for task_id in sorted(active | finished):
         if not safe_id(task_id):
             continue
-        ckpt = os.path.join(args.checkpoint_root, 'checkpoints', task_id, 'runner')
+        ckpt = os.path.join(root_of[task_id], 'checkpoints', task_id, 'runner')
         try:
             mtime = os.path.getmtime(ckpt)
         except OSError:
