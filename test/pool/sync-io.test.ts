@@ -8,6 +8,7 @@ import { linkedExecutors } from '../../src/io/executor-detector.js';
 import { detectTasks } from '../../src/io/task-detector.js';
 import { readTaskFacts } from '../../src/io/task-facts-reader.js';
 import { linkedExecutorsSync, readFactsSync } from '../../src/pool/sync-io.js';
+import { generatePresetAgent } from '../../src/sim/agent-presets.js';
 import type { DenseAgent } from '../../src/sim/dense-agent.js';
 import { agentIn, removeDir, tempDir } from './agent-fixture.js';
 
@@ -32,6 +33,25 @@ describe('worker-side sync readers', () => {
     const got = await readFactsSync(refs);
     expect(got).toStrictEqual(expected);
     expect(got.slice(-3).map((f) => f.error?.code)).toEqual([expect.stringMatching(/^ERR_/), 'ERR_CKPT_MISSING', expect.stringMatching(/^ERR_/)]);
+  });
+
+  it('on the damaged presets, reads every checkpoint on this thread (no promise, no async read) with the reference reader\'s facts and errors', async () => {
+    for (const preset of ['mesos-history', 'restarts'] as const) {
+      const a = await generatePresetAgent(path.join(dir, preset), preset, { tasks: 120, filesPerSandbox: 1, fileBytes: 16, seed: 5 });
+      const presetRefs = (await detectTasks(a.checkpointRoots)).tasks;
+      // A runner checkpoint that is a directory: fstat works, the read fails (mtime kept, ERR_CKPT_IO).
+      const odd = presetRefs[0] as TaskRef;
+      const oddFile = path.join(odd.root, 'checkpoints', odd.taskId, 'runner');
+      await unlink(oddFile);
+      await mkdir(oddFile);
+      const got = readFactsSync(presetRefs);
+      expect(Array.isArray(got)).toBe(true);
+      expect(got).toStrictEqual(await Promise.all(presetRefs.map((r) => readTaskFacts(r))));
+      const bad = new Set(got.filter((f) => f.error !== undefined).map((f) => f.taskId));
+      for (const id of [...a.corrupt, ...a.truncated]) expect(bad.has(id), id).toBe(true);
+      expect(got[0]?.error?.code).toBe('ERR_CKPT_IO');
+      expect(got[0]?.runnerMtimeMs).toEqual(expect.any(Number));
+    }
   });
 
   it('finds the same linked executors as the detector, links followed and latest excluded', async () => {
