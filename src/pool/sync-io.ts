@@ -83,15 +83,16 @@ function shareProcessRuns(runs: Record<string, number>): Record<string, number> 
  * exact error record), an error record when the file cannot be read. Never throws for a task.
  */
 function taskFactsSync(ref: TaskRef): TaskFacts {
-  let file = `${ref.root}/checkpoints/${ref.taskId}/runner`;
+  let file: string | undefined;
   let length: number;
   try {
     file = runnerFile(ref);
     length = readWhole(file);
   } catch (err) {
     const facts = blankFacts(ref);
-    if (!Number.isNaN(lastMtimeMs)) facts.runnerMtimeMs = lastMtimeMs;
-    facts.error = checkpointErrorRecord(err, ref.taskId, file);
+    if (file !== undefined && !Number.isNaN(lastMtimeMs)) facts.runnerMtimeMs = lastMtimeMs;
+    // A refused id has no file of ours: named as readTaskFacts names it.
+    facts.error = checkpointErrorRecord(err, ref.taskId, file ?? path.join(ref.root, 'checkpoints', ref.taskId, 'runner'));
     return facts;
   }
   let s;
