@@ -54,6 +54,15 @@ describe('worker-side sync readers', () => {
     }
   });
 
+  it('gives an id the path rules refuse its error and no mtime, even right after a readable checkpoint', async () => {
+    const good = refs[0] as TaskRef;
+    const refused: TaskRef = { taskId: '..', root: good.root, state: 'finished' };
+    const [, got] = readFactsSync([good, refused]);
+    expect(got).toStrictEqual(await readTaskFacts(refused));
+    expect(got?.error?.code).toBe('ERR_UNSAFE_TASK_ID');
+    expect(got?.runnerMtimeMs).toBeUndefined();
+  });
+
   it('finds the same linked executors as the detector, links followed and latest excluded', async () => {
     const executors = path.join(agent.mesosRoot, 'slaves/S0/frameworks/F0/executors');
     const real = path.join(dir, 'elsewhere');
