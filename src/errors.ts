@@ -84,6 +84,21 @@ export class UsageError extends ThermosGcError {
   }
 }
 
+/**
+ * Runs `fn` with stack traces off, for paths where failures are expected findings that become
+ * error codes or records (a corrupt checkpoint, a path another deletion took): capturing a stack
+ * for each of thousands of them costs CPU and nobody prints it.
+ */
+export function withoutStackTraces<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

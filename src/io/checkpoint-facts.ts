@@ -4,7 +4,7 @@
 // never throws for a bad checkpoint.
 import { replayTaskSummary } from '../core/checkpoint/replay.js';
 import type { StatusFact, TaskFacts, TaskRef } from '../core/facts.js';
-import { ReplayError, ThermosGcError, errorMessage, type ErrorRecord } from '../errors.js';
+import { ReplayError, ThermosGcError, errorMessage, withoutStackTraces, type ErrorRecord } from '../errors.js';
 
 /** The facts of a task whose checkpoint was not read yet: no statuses, no error. */
 export function blankFacts(ref: TaskRef): TaskFacts {
@@ -51,11 +51,11 @@ function toStatusFacts(summaryStatuses: ReturnType<typeof replayTaskSummary>['st
  * capturing it was a measurable share of a scan).
  */
 export function applyCheckpoint(facts: TaskFacts, bytes: Uint8Array, file: string): TaskFacts {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
   try {
-    const summary = replayTaskSummary(bytes);
-    const statuses = toStatusFacts(summary.statuses);
+    const { summary, statuses } = withoutStackTraces(() => {
+      const replayed = replayTaskSummary(bytes);
+      return { summary: replayed, statuses: toStatusFacts(replayed.statuses) };
+    });
     const h = summary.header;
     if (h !== undefined) {
       facts.sandbox = h.sandbox;
@@ -68,8 +68,6 @@ export function applyCheckpoint(facts: TaskFacts, bytes: Uint8Array, file: strin
     facts.processRuns = summary.processRuns;
   } catch (err) {
     facts.error = checkpointErrorRecord(err, facts.taskId, file);
-  } finally {
-    Error.stackTraceLimit = limit;
   }
   return facts;
 }

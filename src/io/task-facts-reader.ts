@@ -16,8 +16,6 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
-const toRecord = checkpointErrorRecord;
-
 /** The facts of one task over fs/promises (the orphan pass and the local services' default). */
 export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {
   const facts = blankFacts(ref);
@@ -28,7 +26,7 @@ export async function readTaskFacts(ref: TaskRef): Promise<TaskFacts> {
     facts.runnerMtimeMs = (await stat(file)).mtimeMs;
     bytes = await readFile(file);
   } catch (err) {
-    facts.error = toRecord(err, ref.taskId, file);
+    facts.error = checkpointErrorRecord(err, ref.taskId, file);
     return facts;
   }
   return applyCheckpoint(facts, bytes, file);
@@ -47,7 +45,7 @@ export async function readTaskInspection(root: string, taskId: string): Promise<
     runner = await readFile(file);
     names = await readdir(dir);
   } catch (err) {
-    const rec = toRecord(err, taskId, file);
+    const rec = checkpointErrorRecord(err, taskId, file);
     throw new ThermosGcError(rec.code, rec.message, { taskId, path: file, cause: err });
   }
   const coordinators: Buffer[] = [];

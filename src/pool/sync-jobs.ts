@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import type { TaskRef } from '../core/facts.js';
 import { replayCheckpoint } from '../core/checkpoint/replay.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, withoutStackTraces } from '../errors.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
 import { measureTaskSync, type MeasureOptions, type TaskPaths, type TaskSizes } from '../io/task-sizes.js';
 import { parseMountInfo, type DeleterFs } from '../io/tree-remover.js';
@@ -67,24 +67,12 @@ export function slicedSyncDeleterFs(sliceMs: number): DeleterFs {
   return syncFs(sliced);
 }
 
-/**
- * Runs one syscall with stack traces off: a deletion expects failures (a task file in the other
- * state dir, a coordinator checkpoint never written, a path another task's deletion took), each
- * becomes an error code or a record without its stack, and capturing a stack for every one of
- * them was a measurable share of a GC run's CPU in the 0.2 CPU box.
- */
-function quiet<T>(fn: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return fn();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
+// Each syscall runs with stack traces off (errors.ts withoutStackTraces): a deletion expects
+// failures (a task file in the other state dir, a coordinator checkpoint never written, a path
+// another task's deletion took), each becomes an error code or a record, and capturing a stack
+// for every one of them was a measurable share of a GC run's CPU in the 0.2 CPU box.
 function syncFs(outer: <T>(fn: () => T) => Promise<T>): DeleterFs {
-  const wrap = <T>(fn: () => T): Promise<T> => outer(() => quiet(fn));
+  const wrap = <T>(fn: () => T): Promise<T> => outer(() => withoutStackTraces(fn));
   return {
     lstat: (p) => wrap(() => lstatSync(p)),
     stat: (p) => wrap(() => statSync(p)),

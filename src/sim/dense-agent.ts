@@ -8,6 +8,7 @@
 // written, are exactly what they were without them.
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { frameRecord } from '../core/checkpoint/recordio.js';
 import { encodeRunnerCkptRecord } from '../core/checkpoint/runner-ckpt.js';
 import { TType } from '../core/thrift/binary-reader.js';
 import type { RunnerCkpt } from '../core/records.js';
@@ -236,13 +237,6 @@ function auroraId(rand: () => number, seed: number, job: string): string {
   return `${seed}-${role}-${env}-${job}-${instance}-${uuidV4(rand)}`;
 }
 
-function frame(body: Buffer): Buffer {
-  const out = Buffer.alloc(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
-  return out;
-}
-
 /** A runner checkpoint broken as `kind` says, from the task's encoded records (first: the header). */
 function corruptCheckpoint(kind: CorruptKind, frames: readonly Buffer[], rand: () => number): Buffer {
   switch (kind) {
@@ -260,10 +254,10 @@ function corruptCheckpoint(kind: CorruptKind, frames: readonly Buffer[], rand: (
     }
     case 'unknown-member':
       // Field 9 (an i32): no RunnerCkpt member has that id, so the union has none set.
-      return Buffer.concat([frames[0] as Buffer, frame(Buffer.from([TType.I32, 0, 9, 0, 0, 0, 42, TType.STOP])), ...frames.slice(1)]);
+      return Buffer.concat([frames[0] as Buffer, frameRecord(Buffer.from([TType.I32, 0, 9, 0, 0, 0, 42, TType.STOP])), ...frames.slice(1)]);
     case 'wrong-type':
       // Member 3 (task_status, a struct) on the wire as a string.
-      return Buffer.concat([frames[0] as Buffer, frame(Buffer.from([TType.STRING, 0, 3, 0, 0, 0, 4, 0x6f, 0x6f, 0x70, 0x73, TType.STOP])), ...frames.slice(1)]);
+      return Buffer.concat([frames[0] as Buffer, frameRecord(Buffer.from([TType.STRING, 0, 3, 0, 0, 0, 4, 0x6f, 0x6f, 0x70, 0x73, TType.STOP])), ...frames.slice(1)]);
   }
 }
 
