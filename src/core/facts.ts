@@ -40,6 +40,12 @@ export interface TaskFacts extends TaskRef {
   processRuns?: Record<string, number>;
 }
 
+/**
+ * What deleting a task reads of its facts: where its files are. A GC run keeps only this of a
+ * task once its decision is made (statuses, times and the user go with the decision).
+ */
+export type TaskPathFacts = Pick<TaskFacts, 'taskId' | 'root' | 'state' | 'sandbox' | 'logDir' | 'processRuns'>;
+
 /** Everything to delete for one task, as decided on the main thread. */
 export interface DeletionTarget {
   taskId: string;

@@ -119,30 +119,65 @@ export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKill
  * scheduler-only one is still reported back (LOST / deleted), which touches no file.
  */
 export function reconcile(input: ReconcileInput): ReconcilePlan {
-  const { retained, facts, startMs, minimumKillAgeMs } = input;
-  const plan: ReconcilePlan = { terminate: [], localGc: [], remoteGc: [], updates: [], staleIfKillFails: [], noAction: [] };
-  // A loop body per task, not an iterator entry and a closure per task (10,000 of each at 10k).
-  const decideLocal = (local: TaskFacts, taskId: string): void => {
-    const status = retained.get(taskId);
+  const r = new Reconciliation(input);
+  input.facts.forEach((f, taskId) => r.decideLocal(f, taskId));
+  return r.finish((taskId) => input.facts.has(taskId));
+}
+
+export interface ReconciliationOptions extends Omit<ReconcileInput, 'facts'> {
+  /**
+   * Receives each decision that leads to no action instead of `plan.noAction` (a GC run logs them
+   * and keeps none: at 100,000 tasks they would be most of its memory).
+   */
+  onNoAction?: (item: PlanItem) => void;
+}
+
+/**
+ * The same table, one local task at a time: a GC run decides each task as its facts are read and
+ * keeps only what the rest of the run needs, never every task's facts at once. `finish` adds the
+ * scheduler-only tasks and the kill budget, which need every local task to have been decided.
+ */
+export class Reconciliation {
+  readonly plan: ReconcilePlan = { terminate: [], localGc: [], remoteGc: [], updates: [], staleIfKillFails: [], noAction: [] };
+  private active = 0;
+  private readonly retained: ReadonlyMap<string, number>;
+  private readonly startMs: number;
+  private readonly minimumKillAgeMs: number;
+  private readonly killBudget: number;
+  private readonly noAction: (item: PlanItem) => void;
+
+  constructor(o: ReconciliationOptions) {
+    this.retained = o.retained;
+    this.startMs = o.startMs;
+    this.minimumKillAgeMs = o.minimumKillAgeMs;
+    this.killBudget = o.killBudget;
+    this.noAction = o.onNoAction ?? ((item) => this.plan.noAction.push(item));
+  }
+
+  /** Decides one local task (`taskId` is its key: the id its files are named by). */
+  decideLocal(local: TaskFacts, taskId: string): void {
+    const { plan, startMs, minimumKillAgeMs } = this;
+    const status = this.retained.get(taskId);
     const sched: ScheduleClass | 'absent' = status === undefined ? 'absent' : classifyScheduleStatus(status);
     const unreplayable = local.statuses.length === 0;
+    if (local.state === 'active') this.active++;
     if (!isSafeTaskId(taskId)) {
-      plan.noAction.push(planItem(taskId, 'unsafe-task-id', local.state, status, unreplayable));
+      this.noAction(planItem(taskId, 'unsafe-task-id', local.state, status, unreplayable));
       return;
     }
     const stale = isStale(local, startMs, minimumKillAgeMs);
     if (local.state === 'active') {
       if (sched === 'active' || sched === 'starting') {
-        plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
+        this.noAction(planItem(taskId, 'in-sync', local.state, status, unreplayable));
       } else if (isOldEnoughToKill(local, startMs, minimumKillAgeMs)) {
         plan.terminate.push(planItem(taskId, sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown', local.state, status, unreplayable));
         if (stale) plan.staleIfKillFails.push({ taskId });
       } else if (stale) {
         plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else if (unreplayable) {
-        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
+        this.noAction(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(planItem(taskId, 'too-young', local.state, status, unreplayable));
+        this.noAction(planItem(taskId, 'too-young', local.state, status, unreplayable));
       }
       return;
     }
@@ -150,7 +185,7 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
     if (sched === 'absent') {
       plan.localGc.push(planItem(taskId, 'finished-unknown', local.state, status, unreplayable));
     } else if (sched === 'terminal') {
-      plan.noAction.push(planItem(taskId, 'in-sync', local.state, status, unreplayable));
+      this.noAction(planItem(taskId, 'in-sync', local.state, status, unreplayable));
     } else {
       const last = local.statuses[local.statuses.length - 1];
       if (last !== undefined) {
@@ -158,40 +193,40 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
       } else if (stale) {
         plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else {
-        plan.noAction.push(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
+        this.noAction(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       }
     }
-  };
-  facts.forEach(decideLocal);
-
-  retained.forEach((status, taskId) => {
-    if (facts.has(taskId)) return;
-    const cls = classifyScheduleStatus(status);
-    if (cls === 'terminal') {
-      plan.remoteGc.push(planItem(taskId, 'scheduler-only-terminal', undefined, status, false));
-    } else if (cls === 'active') {
-      plan.updates.push(plannedUpdate(taskId, 'no-trace', undefined, status, ScheduleStatus.LOST, 'TASK_LOST', NO_TRACE));
-    } else {
-      plan.noAction.push(planItem(taskId, 'scheduler-starting', undefined, status, false));
-    }
-  });
-
-  let active = 0;
-  for (const f of facts.values()) if (f.state === 'active') active++;
-  const exceeded = checkKillBudget({
-    wouldKill: plan.terminate.length,
-    active,
-    retainedSize: retained.size,
-    budget: input.killBudget,
-  });
-  if (exceeded !== undefined) {
-    // Held back tasks are not deleted as stale either: the same doubt about the map applies.
-    for (const t of plan.terminate) plan.noAction.push({ ...t, reason: 'kill-budget-exceeded', heldBack: t.reason });
-    plan.terminate = [];
-    plan.staleIfKillFails = [];
-    plan.killBudgetExceeded = exceeded;
   }
-  return plan;
+
+  /** Adds the tasks only the scheduler knows and applies the kill budget; call once, after every local task. */
+  finish(isLocal: (taskId: string) => boolean): ReconcilePlan {
+    const { plan, retained } = this;
+    retained.forEach((status, taskId) => {
+      if (isLocal(taskId)) return;
+      const cls = classifyScheduleStatus(status);
+      if (cls === 'terminal') {
+        plan.remoteGc.push(planItem(taskId, 'scheduler-only-terminal', undefined, status, false));
+      } else if (cls === 'active') {
+        plan.updates.push(plannedUpdate(taskId, 'no-trace', undefined, status, ScheduleStatus.LOST, 'TASK_LOST', NO_TRACE));
+      } else {
+        this.noAction(planItem(taskId, 'scheduler-starting', undefined, status, false));
+      }
+    });
+    const exceeded = checkKillBudget({
+      wouldKill: plan.terminate.length,
+      active: this.active,
+      retainedSize: retained.size,
+      budget: this.killBudget,
+    });
+    if (exceeded !== undefined) {
+      // Held back tasks are not deleted as stale either: the same doubt about the map applies.
+      for (const t of plan.terminate) this.noAction({ ...t, reason: 'kill-budget-exceeded', heldBack: t.reason });
+      plan.terminate = [];
+      plan.staleIfKillFails = [];
+      plan.killBudgetExceeded = exceeded;
+    }
+    return plan;
+  }
 }
 
 /** The human text of a decision (logs, `plan`), from what the item records. */

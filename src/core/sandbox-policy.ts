@@ -18,8 +18,8 @@ export interface SandboxClaim {
 export interface SandboxPolicyInput {
   /** Tasks to delete, in priority order: when two share a sandbox the first one gets it. */
   candidates: readonly SandboxClaim[];
-  /** Tasks that stay: their sandboxes (and anything inside or around them) are untouchable. */
-  kept: readonly SandboxClaim[];
+  /** Tasks that stay: their sandboxes (and anything inside or around them) are untouchable. Read once. */
+  kept: Iterable<SandboxClaim>;
   allowedRoots: readonly string[];
 }
 
@@ -48,8 +48,16 @@ export interface SandboxDecision {
 /** Normalised absolute form without a trailing slash ('/' stays '/'); undefined for relative paths. */
 export function normaliseAbsolute(p: string): string | undefined {
   if (!posix.isAbsolute(p)) return undefined;
+  // Already normal (the usual case): the same string, not an equal copy per kept task.
+  if (isPlainAbsolute(p)) return p;
   const n = posix.normalize(p);
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+/** An absolute path posix.normalize leaves as it is, with no trailing slash. */
+function isPlainAbsolute(p: string): boolean {
+  if (p === '/') return true;
+  return !p.endsWith('/') && !p.endsWith('/.') && !p.endsWith('/..') && !p.includes('//') && !p.includes('/./') && !p.includes('/../');
 }
 
 /** True when `child` lies strictly below `parent`, comparing whole segments (/a/bc is not in /a/b). */
@@ -89,53 +97,76 @@ export function decideSandboxes(input: SandboxPolicyInput): SandboxDecision {
   }
   const rootSet = new Set(roots);
 
-  // Kept paths and all their ancestors: a candidate equal to either overlaps a kept sandbox.
-  const keptPaths = new Set<string>();
-  const aroundKept = new Set<string>();
-  for (const k of input.kept) {
-    if (k.sandbox === undefined || k.sandbox === '') continue;
-    const n = normaliseAbsolute(k.sandbox);
-    if (n === undefined) continue;
-    keptPaths.add(n);
-    for (const a of ancestors(n)) aroundKept.add(a);
-  }
+  // Each candidate's refusal by its own path; the paths left may still overlap a kept sandbox.
+  const own = input.candidates.map((c) => ownRefusal(c.sandbox, roots, rootSet));
+  const open = new Set<string>();
+  input.candidates.forEach((c, i) => {
+    if (own[i] === undefined) open.add(c.sandbox as string);
+  });
+  const overlapping = overlapsWithKept(open, input.kept);
 
   const approved = new Map<string, string>();
   const refused: SandboxRefusal[] = [];
   const shared: SandboxSharing[] = [];
   const approvedBy = new Map<string, string>();
-
-  for (const { taskId, sandbox } of input.candidates) {
-    const reason = refusalReason(sandbox, roots, rootSet, keptPaths, aroundKept);
+  input.candidates.forEach(({ taskId, sandbox }, i) => {
+    const reason = own[i] ?? (overlapping.has(sandbox as string) ? 'shared-with-kept-task' : undefined);
     if (reason !== undefined) {
       refused.push(reason === 'no-sandbox' ? { taskId, reason } : { taskId, path: sandbox, reason });
-      continue;
+      return;
     }
     const path = sandbox as string;
     const first = approvedBy.get(path);
     if (first !== undefined) {
       if (first !== taskId) shared.push({ taskId, path, approvedFor: first });
-      continue;
+      return;
     }
     approvedBy.set(path, taskId);
     approved.set(taskId, path);
-  }
+  });
   return { approved, refused, shared };
 }
 
-function refusalReason(
-  sandbox: string | undefined,
-  roots: readonly string[],
-  rootSet: ReadonlySet<string>,
-  keptPaths: ReadonlySet<string>,
-  aroundKept: ReadonlySet<string>,
-): SandboxRefusalReason | undefined {
+/** Why a candidate's own path may not be deleted, kept tasks aside. */
+function ownRefusal(sandbox: string | undefined, roots: readonly string[], rootSet: ReadonlySet<string>): SandboxRefusalReason | undefined {
   if (sandbox === undefined || sandbox === '') return 'no-sandbox';
   if (!posix.isAbsolute(sandbox)) return 'relative';
   if (!isNormalised(sandbox)) return 'not-normalised';
   if (rootSet.has(sandbox)) return 'is-allowed-root';
   if (!roots.some((r) => isStrictlyInside(sandbox, r))) return 'outside-allowed-roots';
-  if (keptPaths.has(sandbox) || aroundKept.has(sandbox)) return 'shared-with-kept-task';
-  for (const a of ancestors(sandbox)) if (keptPaths.has(a)) return 'shared-with-kept-task';
   return undefined;
+}
+
+/**
+ * The candidate paths some kept sandbox overlaps: the same path, a path around it (one of its
+ * ancestors) or one inside it (they sort right after `kept/`). The kept sandboxes are read one at
+ * a time and not held: only the candidates' paths are, so a run with 100,000 tasks that keeps
+ * most of them does not hold every kept sandbox (and its ancestors) at once.
+ */
+function overlapsWithKept(open: ReadonlySet<string>, kept: Iterable<SandboxClaim>): Set<string> {
+  const out = new Set<string>();
+  if (open.size === 0) return out;
+  const sorted = [...open].sort();
+  for (const k of kept) {
+    if (k.sandbox === undefined || k.sandbox === '') continue;
+    const n = normaliseAbsolute(k.sandbox);
+    if (n === undefined) continue;
+    if (open.has(n)) out.add(n);
+    for (const a of ancestors(n)) if (open.has(a)) out.add(a);
+    const prefix = n === '/' ? '/' : `${n}/`;
+    for (let i = lowerBound(sorted, prefix); i < sorted.length && (sorted[i] as string).startsWith(prefix); i++) out.add(sorted[i] as string);
+  }
+  return out;
+}
+
+/** The first index whose entry is not below `s`. */
+function lowerBound(sorted: readonly string[], s: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -9,9 +9,9 @@
 // top-level paths that went (sandbox, log dir, checkpoint dir, task file), the files and
 // directories removed and the bytes freed: enough to audit every deletion from that one line.
 import type { Logger } from 'pino';
-import { goneBy, outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts } from '../core/facts.js';
+import { goneBy, outermostPaths, type DeletionResult, type DeletionTarget, type TaskPathFacts } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
-import type { GcServices } from '../services/services.js';
+import type { GcServices, SandboxCandidate } from '../services/services.js';
 
 export type TaskDeletionServices = Pick<GcServices, 'decideSandboxes' | 'logPaths' | 'metadataPaths' | 'deleteTargets' | 'deletePacing'>;
 
@@ -22,7 +22,7 @@ export interface TaskDeletionInput {
   /** The tasks to delete. */
   ids: readonly string[];
   /** Facts of those tasks (their state as on disk now: it names the task file). */
-  facts: ReadonlyMap<string, TaskFacts>;
+  facts: ReadonlyMap<string, TaskPathFacts>;
   /** Every task that stays (only its sandbox is read): that sandbox, or one nested with it, is not deleted. */
   kept: Iterable<{ taskId: string; sandbox?: string | undefined }>;
   /** Why each task goes (logged with every deleted task). */
@@ -70,20 +70,24 @@ export interface TaskDeletionOutcome {
  * moved next to each other and never split across windows: one call's batches keep them together
  * (batching.ts), so a shared tree is deleted once rather than raced for by two windows in flight.
  */
-function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, facts: ReadonlyMap<string, TaskFacts>, size: number): string[][] {
+function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, facts: ReadonlyMap<string, TaskPathFacts>, size: number): string[][] {
   const keyOf = (id: string): string => approved.get(id) ?? facts.get(id)?.logDir ?? id;
-  const groups = new Map<string, string[]>();
+  // A group is its one id until a second task shares the key: no array per task.
+  const groups = new Map<string, string | string[]>();
   for (const id of ids) {
     const k = keyOf(id);
     const g = groups.get(k);
-    if (g === undefined) groups.set(k, [id]);
+    if (g === undefined) groups.set(k, id);
+    else if (typeof g === 'string') groups.set(k, [g, id]);
     else g.push(id);
   }
-  // A task whose sandbox and log dir differ can link two groups: join them by log dir too.
+  // A task whose sandbox and log dir differ can link two groups: join them by log dir too (an
+  // earlier window may be joined: windows are only cut here and deleted after).
   const out: string[][] = [];
   let current: string[] = [];
   const logDirWindow = new Map<string, string[]>();
-  for (const g of groups.values()) {
+  for (const value of groups.values()) {
+    const g = typeof value === 'string' ? [value] : value;
     const logDir = facts.get(g[0] as string)?.logDir;
     const joined = logDir === undefined ? undefined : logDirWindow.get(logDir);
     if (joined !== undefined && joined !== current) {
@@ -111,12 +115,15 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
   for (const id of input.ids) if (!input.facts.has(id)) out.failed.push(id);
 
   const going = new Set(present);
-  const kept: Array<{ taskId: string; sandbox: string | undefined }> = [];
-  for (const f of input.kept) if (!going.has(f.taskId)) kept.push({ taskId: f.taskId, sandbox: f.sandbox });
+  // Read once by the policy, one at a time: no list (or sandbox string) of every kept task.
+  const kept = function* (): Generator<SandboxCandidate> {
+    for (const f of input.kept) if (!going.has(f.taskId)) yield f;
+  };
   const decisions = services.decideSandboxes(
     present.map((id) => ({ taskId: id, sandbox: input.facts.get(id)?.sandbox })),
-    kept,
+    kept(),
   );
+  going.clear();
   const policyRefusals = new Map<string, Array<{ path?: string; reason: string }>>();
   for (const r of decisions.refused) {
     out.refused.push(r);
@@ -135,7 +142,7 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
   };
   for (const ids of windows(present, decisions.approved, input.facts, pacing.window)) {
     const targets: DeletionTarget[] = ids.map((id) => {
-      const f = input.facts.get(id) as TaskFacts;
+      const f = input.facts.get(id) as TaskPathFacts;
       const t: DeletionTarget = {
         taskId: id,
         reason: input.reasonOf(id),

@@ -2,15 +2,16 @@
 // Decisions come from the pure core; this module executes them over the injected services and
 // records what actually happened to each task (never "assume removed").
 import type { Logger } from 'pino';
-import type { TaskFacts, TaskRef } from '../core/facts.js';
+import type { TaskPathFacts, TaskRef } from '../core/facts.js';
 import type { Clock, Driver } from '../core/ports.js';
 import { encodeSchedulerMessageDeletedTasks } from '../core/aurora-messages.js';
 import { describeKillBudgetExceeded, type KillBudgetExceeded } from '../core/kill-budget.js';
-import { deletedTasksToReport, describePlanItem, planGarbageCollection, reconcile, type PlanItem } from '../core/reconcile.js';
-import { UNUSABLE_CHECKPOINTS_NAMED, type GcConfig } from '../config.js';
+import { deletedTasksToReport, describePlanItem, planGarbageCollection, type PlanItem } from '../core/reconcile.js';
+import type { GcConfig } from '../config.js';
 import { ThermosGcError, errorMessage } from '../errors.js';
 import { cpuSecondsBetween, sampleCpu, type CpuSample, type CpuSeconds } from '../io/cpu-usage.js';
 import { deleteTasks } from './delete-tasks.js';
+import { scanAndDecide } from './gc-scan.js';
 import type { GcMetrics } from './metrics.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import type { GcServices } from '../services/services.js';
@@ -85,27 +86,37 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const cpu0 = cpu();
   const t0 = clock.now();
 
-  // Scan.
+  // Scan and reconcile: each task is decided as its facts are read; only its paths are kept.
   const repeats = deps.repeats ?? new RepeatedWarnings();
-  const { facts, seenActive, rejectedNames } = await scan(services, roots, log, repeats);
-  const seenTotal = facts.size;
+  const debug = log.isLevelEnabled('debug');
+  const { tasks, plan, compactor, seenActive, rejectedNames } = await scanAndDecide(services, {
+    roots,
+    log,
+    repeats,
+    decide: {
+      retained: input.retained,
+      startMs: input.startMs,
+      minimumKillAgeMs: config.minimumKillAgeMs,
+      killBudget: config.killBudget,
+      // Most tasks need nothing: their items are logged (at debug) and not kept.
+      onNoAction: (i) => {
+        if (debug) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
+      },
+    },
+  });
+  const seenTotal = tasks.size;
   const t1 = clock.now();
 
-  // Reconcile and report what the scheduler has wrong.
-  const plan = reconcile({
-    retained: input.retained,
-    facts,
-    startMs: input.startMs,
-    minimumKillAgeMs: config.minimumKillAgeMs,
-    killBudget: config.killBudget,
-  });
+  // Report what the scheduler has wrong.
   for (const u of plan.updates) {
     log.info({ taskId: u.taskId, reason: u.reason, state: u.mesosState }, describePlanItem(u));
     driver.sendStatusUpdate({ taskId: u.taskId, state: u.mesosState, message: u.message });
   }
-  if (log.isLevelEnabled('debug')) for (const i of plan.noAction) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
-  // Most tasks need nothing: their items are not kept for the rest of the run.
-  plan.noAction = [];
+  // Each list of the plan is dropped once acted on: what the deletion needs is in the sets below.
+  const updatesSent = plan.updates.length;
+  plan.updates = [];
+  const remoteGc = ids(plan.remoteGc);
+  plan.remoteGc = [];
   if (plan.killBudgetExceeded !== undefined) {
     metrics.kill_budget_exceeded++;
     log.error({ ...plan.killBudgetExceeded }, describeKillBudgetExceeded(plan.killBudgetExceeded));
@@ -119,8 +130,8 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const killed: string[] = [];
   const killFailed: string[] = [];
   // One batch: one process snapshot for all of them, kills of different tasks side by side.
-  const toKill = plan.terminate.filter((t) => facts.has(t.taskId));
-  const outcomes = await services.killTasks(toKill.map((t) => toRef(facts.get(t.taskId) as TaskRef)), 'kill');
+  const toKill = plan.terminate.filter((t) => tasks.has(t.taskId));
+  const outcomes = await services.killTasks(toKill.map((t) => toRef(tasks.get(t.taskId) as TaskRef)), 'kill');
   for (const [i, t] of toKill.entries()) {
     const outcome = outcomes[i];
     if (outcome?.ok === true) {
@@ -136,18 +147,21 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       }
     }
   }
+  plan.localGc = [];
+  plan.terminate = [];
+  plan.staleIfKillFails = [];
   const t3 = clock.now();
 
-  // Rescan: the kills moved tasks to finished. The facts are updated in place (a killed task's
-  // file is now under finished/): no second copy of them for the deletion.
+  // Rescan: the kills moved tasks to finished. The path facts are updated in place (a killed
+  // task's file is now under finished/): no second copy of them for the deletion.
   const after = await services.listTasks(roots);
   const linked = await linkedOrUnknown(services, log);
   const finishedAfter = new Set<string>();
   const presentAfter = new Set<string>();
   const missing: TaskRef[] = [];
   for (const ref of after.refs) {
-    const f = facts.get(ref.taskId);
-    // The facts' own id strings, not the new listing's: the listing is dropped after this loop.
+    const f = tasks.get(ref.taskId);
+    // The scan's own id strings, not the new listing's: the listing is dropped after this loop.
     const id = f?.taskId ?? ref.taskId;
     presentAfter.add(id);
     if (ref.state === 'finished') finishedAfter.add(id);
@@ -163,24 +177,25 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     linked: linked ?? new Set(),
     localGc,
     retained: input.retained,
-    remoteGc: ids(plan.remoteGc),
+    remoteGc,
   });
-  if (missing.length > 0) for (const f of await services.readFacts(missing)) facts.set(f.taskId, f);
+  localGc.clear();
+  finishedAfter.clear();
+  if (missing.length > 0) for (const f of await services.readFacts(missing)) tasks.set(f.taskId, compactor.of(f));
 
-  // From here on a task that stays is only its sandbox (the policy keeps it); its facts go.
+  // From here on a task that stays is only its record in `kept`, for the policy to read its sandbox.
   const going = new Set(gcPlan.garbageCollect);
-  const kept: Array<{ taskId: string; sandbox: string | undefined }> = [];
-  for (const [id, f] of facts) {
+  const kept: TaskPathFacts[] = [];
+  for (const [id, f] of tasks) {
     if (going.has(id)) continue;
-    if (presentAfter.has(id)) kept.push({ taskId: id, sandbox: f.sandbox });
-    facts.delete(id);
+    if (presentAfter.has(id)) kept.push(f);
+    tasks.delete(id);
   }
   presentAfter.clear();
-  finishedAfter.clear();
   const outcome = await deleteTasks(
     {
       ids: gcPlan.garbageCollect,
-      facts,
+      facts: tasks,
       kept,
       reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
       ...(input.signal === undefined ? {} : { signal: input.signal }),
@@ -193,7 +208,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
 
   // Only tasks whose deletion actually happened are reported (scheduler-only ones always are).
   // Plus what disk-pressure GC deleted since the last run that the last scheduler view knew.
-  const deletedTasks = [...new Set([...deletedTasksToReport(input.retained, outcome.deleted, ids(plan.remoteGc)), ...(input.alsoDeleted ?? [])])].sort();
+  const deletedTasks = [...new Set([...deletedTasksToReport(input.retained, outcome.deleted, remoteGc), ...(input.alsoDeleted ?? [])])].sort();
   if (deletedTasks.length > 0) driver.sendFrameworkMessage(encodeSchedulerMessageDeletedTasks(deletedTasks));
 
   const finishedMessage =
@@ -207,7 +222,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     seenActive,
     seenFinished: seenTotal - seenActive,
     rejectedNames,
-    updatesSent: plan.updates.length,
+    updatesSent,
     killed,
     killFailed,
     garbageCollect: gcPlan.garbageCollect,
@@ -256,40 +271,6 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     'garbage collection finished',
   );
   return report;
-}
-
-/**
- * Lists and reads every task. Only the facts map leaves: the listing and the array of facts are
- * dropped here, not held for the rest of the run.
- */
-async function scan(
-  services: GcServices,
-  roots: readonly string[],
-  log: Logger,
-  repeats: RepeatedWarnings,
-): Promise<{ facts: Map<string, TaskFacts>; seenActive: number; rejectedNames: number }> {
-  const listing = await services.listTasks(roots);
-  for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
-  const facts = new Map<string, TaskFacts>();
-  let seenActive = 0;
-  const unusable: Record<string, number> = {};
-  let unusableCount = 0;
-  for (const f of await services.readFacts(listing.refs)) {
-    facts.set(f.taskId, f);
-    if (f.state === 'active') seenActive++;
-    if (f.error === undefined) continue;
-    // A checkpoint that cannot be used makes a task look state-less: the first few are named at
-    // warn with their code, all of them at debug, and one line counts them by code.
-    const code = f.error.code;
-    unusable[code] = (unusable[code] ?? 0) + 1;
-    const what = { taskId: f.taskId, code, path: f.error.path, err: f.error.message };
-    if (unusableCount++ < UNUSABLE_CHECKPOINTS_NAMED) repeats.warn(log, `${f.taskId}/${code}`, what, 'runner checkpoint cannot be used');
-    else log.debug(what, 'runner checkpoint cannot be used');
-  }
-  if (unusableCount > 0) {
-    log.warn({ unusableCheckpoints: unusableCount, byCode: unusable, named: Math.min(unusableCount, UNUSABLE_CHECKPOINTS_NAMED) }, 'runner checkpoints that cannot be used (their tasks count as having no states)');
-  }
-  return { facts, seenActive, rejectedNames: listing.rejected.length };
 }
 
 /** The linked executors, or undefined (logged) when they cannot be known. */

@@ -7,7 +7,7 @@
 // log_dir, rotated logs) keeps it in place. The legacy `<root>/logs/<task_id>` tree is named
 // after the task and is the task's own: the deleter removes it recursively.
 import path from 'node:path';
-import type { TaskFacts } from '../core/facts.js';
+import type { TaskPathFacts } from '../core/facts.js';
 import { isStrictlyInside, normaliseAbsolute } from '../core/sandbox-policy.js';
 import { isSafePathComponent, isSafeTaskId } from '../core/task-id.js';
 
@@ -29,7 +29,7 @@ export function isLegacyLogTree(p: string, taskId: string): boolean {
  * relative log_dir, or a process name that is not one plain path component, names nothing:
  * it cannot be placed safely.
  */
-export function taskLogPaths(root: string, facts: TaskFacts): string[] {
+export function taskLogPaths(root: string, facts: TaskPathFacts): string[] {
   if (facts.logDir === undefined || facts.logDir === '') {
     return isSafeTaskId(facts.taskId) ? [legacyLogTree(root, facts.taskId)] : [];
   }

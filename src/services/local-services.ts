@@ -4,7 +4,7 @@
 // are loaded on the first kill or orphan pass: `plan` and `collect` never load them.
 import type { Logger } from 'pino';
 import type { GcConfig } from '../config.js';
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, TaskFacts, TaskPathFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import { decideSandboxes } from '../core/sandbox-policy.js';
 import { ThermosGcError, errorMessage, mesosRootMissing } from '../errors.js';
 import {
@@ -61,7 +61,7 @@ export function measuredPaths(f: TaskFacts): TaskPaths {
  * Checkpoint files and dirs that describe a task, deleted after sandbox and logs. The task file
  * goes last: if anything before it fails, the task is still listed and the next run retries.
  */
-export function taskMetadataPaths(f: TaskFacts): string[] {
+export function taskMetadataPaths(f: TaskPathFacts): string[] {
   const coordinators = Object.keys(f.processRuns ?? {})
     .sort()
     .map((p) => coordinatorCheckpointPath(f.root, f.taskId, p));
@@ -150,14 +150,14 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
 
     killTasks,
 
-    decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions {
+    decideSandboxes(candidates: readonly SandboxCandidate[], kept: Iterable<SandboxCandidate>): SandboxDecisions {
       const d = decideSandboxes({ candidates, kept, allowedRoots: config.sandboxRoots });
       // A task that names no sandbox (never initialised) has nothing to refuse.
       const refused = d.refused.filter((r) => r.reason !== 'no-sandbox');
       return { approved: d.approved, refused };
     },
 
-    logPaths: (f: TaskFacts) => taskLogPaths(f.root, f),
+    logPaths: (f: TaskPathFacts) => taskLogPaths(f.root, f),
 
     metadataPaths: taskMetadataPaths,
 

@@ -4,7 +4,7 @@
 // spread the heavy parts over threads; local-services.ts is the main-thread reference. Everything
 // crossing this port is plain data. It lives apart from both the executor and the pool so that
 // each can use it without knowing the other.
-import type { DeletionResult, DeletionTarget, LocalState, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, LocalState, TaskFacts, TaskPathFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
 
 export interface RejectedTaskName {
@@ -62,7 +62,7 @@ export interface SandboxDecisions {
 
 export interface SandboxCandidate {
   taskId: string;
-  sandbox: string | undefined;
+  sandbox?: string | undefined;
 }
 
 export interface GcServices {
@@ -80,11 +80,11 @@ export interface GcServices {
   /** Kills or loses a batch of tasks with one process snapshot, in order; never rejects. */
   killTasks(refs: readonly TaskRef[], mode: KillMode): Promise<KillOutcome[]>;
   /** Which sandboxes of the candidates may go, given the ones kept tasks still use. */
-  decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions;
+  decideSandboxes(candidates: readonly SandboxCandidate[], kept: Iterable<SandboxCandidate>): SandboxDecisions;
   /** Log files and directories of a task. */
-  logPaths(facts: TaskFacts): string[];
+  logPaths(facts: TaskPathFacts): string[];
   /** Task file, runner and coordinator checkpoints, checkpoint dir. */
-  metadataPaths(facts: TaskFacts): string[];
+  metadataPaths(facts: TaskPathFacts): string[];
   deleteTargets(targets: readonly DeletionTarget[], signal?: AbortSignal): Promise<DeletionResult[]>;
   /**
    * How a caller should feed deleteTargets: calls of `window` targets, `inFlight` at once (enough

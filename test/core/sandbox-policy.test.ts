@@ -30,6 +30,9 @@ describe('decideSandboxes: one candidate', () => {
     { name: 'kept is around it', sandbox: `${S}/t1/sub`, kept: [`${S}/t1`], reason: 'shared-with-kept-task' },
     { name: 'kept is the root (around)', sandbox: `${S}/t1`, kept: ['/var/lib/mesos'], reason: 'shared-with-kept-task' },
     { name: 'kept sibling with a longer name', sandbox: `${S}/t1`, kept: [`${S}/t1b`, `${S}/t`] },
+    // '-' and '.' sort before '/', '0' after it: the kept path inside is found past both kinds of sibling.
+    { name: 'kept inside, between siblings that sort around it', sandbox: `${S}/t1`, kept: [`${S}/t1-x`, `${S}/t1.y`, `${S}/t10`, `${S}/t1/sub`, `${S}/t2`], reason: 'shared-with-kept-task' },
+    { name: 'only siblings that sort around it', sandbox: `${S}/t1`, kept: [`${S}/t1-x`, `${S}/t1.y`, `${S}/t10`, `${S}/t0/t1`] },
     { name: 'kept with relative or no sandbox', sandbox: `${S}/t1`, kept: ['t1', ''] },
   ];
   it.each(cases)('$name', ({ sandbox, kept = [], roots = ROOTS, reason }) => {

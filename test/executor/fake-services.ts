@@ -67,8 +67,8 @@ export class FakeServices implements GcServices {
     return out;
   }
 
-  decideSandboxes(candidates: readonly SandboxCandidate[], kept: readonly SandboxCandidate[]): SandboxDecisions {
-    const keptPaths = new Set(kept.map((k) => k.sandbox));
+  decideSandboxes(candidates: readonly SandboxCandidate[], kept: Iterable<SandboxCandidate>): SandboxDecisions {
+    const keptPaths = new Set([...kept].map((k) => k.sandbox));
     const out: SandboxDecisions = { approved: new Map(), refused: [] };
     for (const c of candidates) {
       if (c.sandbox === undefined) continue;
