@@ -185,11 +185,11 @@ export const LAST_RUN_MAX_IDS = 5_000;
  */
 export const UNUSABLE_CHECKPOINTS_NAMED = 20;
 /**
- * Tasks a GC run reads (and decides) per readFacts call: 16 worker batches at the default batch
- * size, so the workers stay busy, while at most two chunks' full facts exist at once; the rest of
- * the agent is only what its decisions keep (executor/gc-scan.ts).
+ * Tasks a GC run reads (and decides) per readFacts call, at least (with worker threads, two
+ * deletion windows: enough batches for every thread). At most two chunks' full facts exist at
+ * once; the rest of the agent is only what its decisions keep (executor/gc-scan.ts).
  */
-export const SCAN_CHUNK_TASKS = 4096;
+export const SCAN_CHUNK_TASKS = 1024;
 export const MIN_WORKER_HEAP_MB = 24;
 /** With no memory limit: still a bound, so one runaway batch cannot take the node's memory. */
 export const MAX_WORKER_HEAP_MB = 512;

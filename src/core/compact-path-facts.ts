@@ -20,8 +20,8 @@ class CompactTaskPaths implements TaskPathFacts {
   private readonly logDirHead: string | undefined;
   private readonly logDirTail: string | undefined;
 
-  constructor(f: TaskFacts, share: (text: string) => string | undefined) {
-    this.taskId = f.taskId;
+  constructor(f: TaskFacts, taskId: string, share: (text: string) => string | undefined) {
+    this.taskId = taskId;
     this.root = f.root;
     this.state = f.state;
     this.processRuns = f.processRuns;
@@ -63,8 +63,12 @@ export class PathFactsCompactor {
     return own;
   };
 
-  /** The task's path facts, reading as the facts would (same sandbox, log dir, runs, state). */
-  of(f: TaskFacts): TaskPathFacts {
-    return new CompactTaskPaths(f, this.share);
+  /**
+   * The task's path facts, reading as the facts would (same sandbox, log dir, runs, state).
+   * `taskId` is an equal string to keep instead of the facts' own copy.
+   */
+  of(f: TaskFacts, taskId = f.taskId): TaskPathFacts {
+    if (taskId !== f.taskId) throw new RangeError(`PathFactsCompactor: ${taskId} given for the facts of ${f.taskId}`);
+    return new CompactTaskPaths(f, taskId, this.share);
   }
 }

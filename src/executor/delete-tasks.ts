@@ -120,7 +120,7 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
     for (const f of input.kept) if (!going.has(f.taskId)) yield f;
   };
   const decisions = services.decideSandboxes(
-    present.map((id) => ({ taskId: id, sandbox: input.facts.get(id)?.sandbox })),
+    present.map((id) => input.facts.get(id) as TaskPathFacts),
     kept(),
   );
   going.clear();
@@ -140,7 +140,12 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
     const byTask = new Map((await w.results).map((r) => [r.taskId, r]));
     for (const t of w.targets) record(t, byTask.get(t.taskId), parts.metadata, policyRefusals.get(t.taskId) ?? [], out, input.onTask, log);
   };
-  for (const ids of windows(present, decisions.approved, input.facts, pacing.window)) {
+  const cut = windows(present, decisions.approved, input.facts, pacing.window);
+  // Which tasks' sandboxes go, not the paths: a window's targets read them again from the facts
+  // (the same text), so 100,000 approved paths are not all held through the deletion.
+  const approved = new Set(decisions.approved.keys());
+  decisions.approved.clear();
+  for (const ids of cut) {
     const targets: DeletionTarget[] = ids.map((id) => {
       const f = input.facts.get(id) as TaskPathFacts;
       const t: DeletionTarget = {
@@ -149,7 +154,7 @@ export async function deleteTasks(input: TaskDeletionInput, services: TaskDeleti
         logPaths: parts.logs ? services.logPaths(f) : [],
         metadataPaths: parts.metadata ? services.metadataPaths(f) : [],
       };
-      const sandbox = decisions.approved.get(id);
+      const sandbox = approved.has(id) ? f.sandbox : undefined;
       if (sandbox !== undefined) t.sandbox = sandbox;
       return t;
     });

@@ -179,8 +179,11 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     retained: input.retained,
     remoteGc,
   });
+  // Done with: cleared rather than left to the end of the run (the deletion is its longest phase).
   localGc.clear();
   finishedAfter.clear();
+  const linksUnknown = linked === undefined;
+  linked?.clear();
   if (missing.length > 0) for (const f of await services.readFacts(missing)) tasks.set(f.taskId, compactor.of(f));
 
   // From here on a task that stays is only its record in `kept`, for the policy to read its sandbox.
@@ -192,6 +195,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     tasks.delete(id);
   }
   presentAfter.clear();
+  going.clear();
   const outcome = await deleteTasks(
     {
       ids: gcPlan.garbageCollect,
@@ -237,7 +241,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     finishedMessage,
   };
   if (plan.killBudgetExceeded !== undefined) report.killBudgetExceeded = plan.killBudgetExceeded;
-  if (linked === undefined) report.linksUnknown = true;
+  if (linksUnknown) report.linksUnknown = true;
 
   repeats.endRun();
   metrics.gc_runs++;
@@ -264,7 +268,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       bytesFreed: report.bytesFreed,
       inodesFreed: report.inodesFreed,
       killBudgetExceeded: report.killBudgetExceeded !== undefined,
-      linksUnknown: linked === undefined,
+      linksUnknown,
       phaseMs: report.phaseMs,
       cpuSeconds: report.cpuSeconds,
     },

@@ -26,12 +26,12 @@ export interface GcScanOptions {
   decide: ReconciliationOptions;
   log: Logger;
   repeats: RepeatedWarnings;
-  /** @default SCAN_CHUNK_TASKS */
+  /** Tasks per readFacts call. @default SCAN_CHUNK_TASKS, or two of the services' deletion windows if more (they keep every thread busy) */
   chunk?: number;
 }
 
 /** Lists, reads and decides every task; the listing and each chunk's facts are dropped as it goes. */
-export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 'readFacts'>, o: GcScanOptions): Promise<GcScan> {
+export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 'readFacts' | 'deletePacing'>, o: GcScanOptions): Promise<GcScan> {
   const { log, repeats } = o;
   const listing = await services.listTasks(o.roots);
   for (const r of listing.rejected) repeats.warn(log, `${r.root}/${r.name}`, { root: r.root, name: r.name, reason: r.reason }, 'ignoring unsafe task name');
@@ -43,9 +43,18 @@ export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 're
   const tasks = new Map<string, TaskPathFacts>();
   const compactor = new PathFactsCompactor();
   const unusable = new UnusableCheckpoints(log, repeats);
+  // The scheduler's own id strings for the tasks it lists: the scan's copies (from readdir) are
+  // dropped, not held beside them for the rest of the run (56 bytes a task at Aurora's ids).
+  const canonical = new Map<string, string>();
+  for (const id of o.decide.retained.keys()) canonical.set(id, id);
   let seenActive = 0;
-  const size = Math.max(1, Math.floor(o.chunk ?? SCAN_CHUNK_TASKS));
-  const chunkAt = (i: number): TaskRef[] => refs.slice(i, i + size);
+  const size = Math.max(1, Math.floor(o.chunk ?? Math.max(SCAN_CHUNK_TASKS, 2 * (services.deletePacing?.window ?? 0))));
+  // A chunk's refs leave the listing as it is read: by the end of the scan only the ids remain.
+  const chunkAt = (i: number): TaskRef[] => {
+    const chunk = refs.slice(i, i + size);
+    refs.fill(DONE, i, i + size);
+    return chunk;
+  };
   // The next chunk is read while this one is decided (workers stay busy across chunks).
   let next: Promise<TaskFacts[]> | undefined = refs.length > 0 ? services.readFacts(chunkAt(0)) : undefined;
   for (let i = 0; next !== undefined; i += size) {
@@ -56,14 +65,18 @@ export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 're
     for (const f of facts) {
       if (f.state === 'active') seenActive++;
       if (f.error !== undefined) unusable.add(f);
-      reconciliation.decideLocal(f, f.taskId);
-      tasks.set(f.taskId, compactor.of(f));
+      const id = canonical.get(f.taskId) ?? f.taskId;
+      reconciliation.decideLocal(f, id);
+      tasks.set(id, compactor.of(f, id));
     }
   }
+  canonical.clear();
   unusable.summarise();
   const plan = reconciliation.finish((id) => tasks.has(id));
   return { tasks, plan, compactor, seenActive, rejectedNames };
 }
+
+const DONE: TaskRef = { taskId: '', root: '', state: 'finished' };
 
 /**
  * A checkpoint that cannot be used makes a task look state-less: the first few are named at warn
