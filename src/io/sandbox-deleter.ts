@@ -10,9 +10,11 @@
 //   refused otherwise), except the task's own legacy `logs/<taskId>` tree, removed recursively.
 // - metadata paths: files are unlinked; directories (the checkpoint dir) removed recursively.
 import path from 'node:path';
+import { INLINE_SLICE_MS } from '../config.js';
 import type { DeletionResult, DeletionTarget } from '../core/facts.js';
 import { isStrictlyInside, normaliseAbsolute } from '../core/sandbox-policy.js';
 import { errorMessage } from '../errors.js';
+import { PAUSE, SliceClock, drive, isPromise, type Steps } from './fs-steps.js';
 import { isLegacyLogTree } from './log-paths.js';
 import { DEFAULT_TRASH_DIR_NAME, moveToTrash } from './trash.js';
 import {
@@ -53,6 +55,8 @@ export interface DeleteOptions {
   onEvent?: (event: DeletionEvent) => void;
   /** Also report the files and directories removed and the bytes freed per kind, per target. */
   countEntries?: boolean;
+  /** Synchronous work between two turns of the event loop. @default INLINE_SLICE_MS */
+  sliceMs?: number;
 }
 
 interface Shared {
@@ -61,13 +65,23 @@ interface Shared {
   mounts: ReadonlySet<string>;
   trashDirName: string;
   signal: AbortSignal | undefined;
-  /** Path → whether it is gone: the first target to name a path deletes it, the others wait. */
-  claims: Map<string, Promise<boolean>>;
+  /** Path → its claim: the first target to name a path deletes it, the others wait for it. */
+  claims: Map<string, Claim>;
   links: Map<string, number>;
   onEvent: ((event: DeletionEvent) => void) | undefined;
   countEntries: boolean;
   /** Allowed root → its st_dev, stat'ed once per call. */
   rootDevs: Map<string, number>;
+  /** Parent of a recursively removed metadata dir or legacy log tree → its st_dev, once per call. */
+  parentDevs: Map<string, number>;
+  slice: SliceClock;
+}
+
+/** A path being deleted by one target; `gone` once that is done. */
+interface Claim {
+  gone?: boolean;
+  /** Created only when another target waits while the deletion is suspended (an async fs). */
+  done?: { promise: Promise<boolean>; resolve: (gone: boolean) => void };
 }
 
 function segments(p: string): number {
@@ -83,7 +97,13 @@ function rootOf(p: string, roots: readonly string[]): string | undefined {
   return best;
 }
 
-async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId: string): Promise<boolean> {
+/** lstat as a step (a value over plain syscalls, awaited by the driver from an async fs). */
+function* lstatStep(fs: DeleterFs, p: string): Steps<EntryStat> {
+  const r = fs.lstat(p);
+  return isPromise(r) ? ((yield r) as EntryStat) : r;
+}
+
+function* deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId: string): Steps<boolean> {
   const refuse = (reason: string): boolean => {
     ctx.tally.refused.push({ path: p, reason });
     return false;
@@ -97,7 +117,7 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
   // Walk down from the root with lstat: no component may be a symlink.
   let parentDev: number;
   try {
-    parentDev = await rootDev(root, sh);
+    parentDev = yield* rootDev(root, sh);
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'stat', root, err);
@@ -109,7 +129,7 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
     cur = path.join(cur, seg);
     if (st !== undefined) parentDev = st.dev;
     try {
-      st = await sh.fs.lstat(cur);
+      st = yield* lstatStep(sh.fs, cur);
     } catch (err) {
       if (isGone(err)) return true;
       recordError(ctx, 'lstat', cur, err);
@@ -124,27 +144,32 @@ async function deleteSandbox(p: string, ctx: RemovalContext, sh: Shared, taskId:
   let holdsMount = false;
   for (const m of sh.mounts) if (isStrictlyInside(m, p)) holdsMount = true;
   if (!holdsMount) {
-    const move = await moveToTrash(sh.fs, p, st, root, taskId, sh.trashDirName);
+    const move = yield* moveToTrash(sh.fs, p, st, root, taskId, sh.trashDirName);
     if (move.kind === 'gone') return true;
     if (move.kind === 'moved') {
       // The sandbox is gone from where the task named it; leftovers of a failed walk stay in the
       // trash (errors recorded) for finishTrash.
       try {
-        await removeDirectory(move.entry, st.dev, ctx, st);
+        yield* removeDirectory(move.entry, st.dev, ctx, st);
       } catch (err) {
         recordError(ctx, 'delete trash entry', move.entry, err);
       }
       return true;
     }
   }
-  return removeDirectory(p, st.dev, ctx, st);
+  return yield* removeDirectory(p, st.dev, ctx, st);
 }
 
 /** The device of an allowed root (a configured path, followed if a link): once per call. */
-async function rootDev(root: string, sh: Shared): Promise<number> {
+function* rootDev(root: string, sh: Shared): Steps<number> {
   let dev = sh.rootDevs.get(root);
-  if (dev === undefined) sh.rootDevs.set(root, (dev = (await sh.fs.stat(root)).dev));
+  if (dev === undefined) sh.rootDevs.set(root, (dev = yield* statDev(sh.fs, root)));
   return dev;
+}
+
+function* statDev(fs: DeleterFs, p: string): Steps<number> {
+  const r = fs.stat(p);
+  return (isPromise(r) ? ((yield r) as EntryStat) : r).dev;
 }
 
 /**
@@ -159,67 +184,82 @@ function ownedAncestors(p: string, listed: ReadonlySet<string>, legacy: boolean)
   return chain;
 }
 
-/** A log or metadata path: unlink files; directories recursively or only when empty. */
-async function deletePath(
+/**
+ * A log or metadata path: unlink files; directories recursively or only when empty. `realDirs`:
+ * this target's directories lstat'ed as real directories moments ago, with that lstat.
+ */
+function* deletePath(
   p: string,
   kind: PathKind,
   ctx: RemovalContext,
   sh: Shared,
   taskId: string,
   listed: ReadonlySet<string>,
-  realDirs: Set<string>,
-): Promise<boolean> {
+  realDirs: Map<string, EntryStat>,
+): Steps<boolean> {
   if (!path.isAbsolute(p)) {
     ctx.tally.refused.push({ path: p, reason: 'relative' });
     return false;
   }
-  for (const a of ownedAncestors(p, listed, kind === 'log' && isLegacyLogTree(p, taskId))) {
+  const legacy = kind === 'log' && isLegacyLogTree(p, taskId);
+  for (const a of ownedAncestors(p, listed, legacy)) {
     // Siblings share ancestors (stdout and stderr of one run, every run of a process): one that
     // was a real directory moments ago for this target is not lstat'ed again for the next path.
     if (realDirs.has(a)) continue;
     try {
-      if ((await sh.fs.lstat(a)).isSymbolicLink()) {
+      const ast = yield* lstatStep(sh.fs, a);
+      if (ast.isSymbolicLink()) {
         // A link this target names itself is unlinked later (never followed): `p` goes with it.
         if (listed.has(a)) return true;
         ctx.tally.refused.push({ path: p, reason: 'symlink-in-path' });
         return false;
       }
-      realDirs.add(a);
+      realDirs.set(a, ast);
     } catch (err) {
       if (isGone(err)) return true;
       recordError(ctx, 'lstat', a, err);
       return false;
     }
   }
-  let st: EntryStat;
-  try {
-    st = await sh.fs.lstat(p);
-  } catch (err) {
-    if (isGone(err)) return true;
-    recordError(ctx, 'lstat', p, err);
-    return false;
-  }
-  if (!st.isDirectory()) return removeNonDirectory(p, ctx, st);
-  if (kind === 'metadata' || isLegacyLogTree(p, taskId)) {
-    let parentDev: number;
+  const recursive = kind === 'metadata' || legacy;
+  // A log dir removed only when empty was lstat'ed as a real directory moments ago, as the
+  // ancestor of its files: rmdir never follows a link, and a directory's blocks do not change
+  // when its entries go, so that lstat stands. A tree about to be walked is lstat'ed afresh.
+  let st = recursive ? undefined : realDirs.get(p);
+  if (st === undefined) {
     try {
-      parentDev = (await sh.fs.stat(path.dirname(p))).dev;
+      st = yield* lstatStep(sh.fs, p);
     } catch (err) {
-      recordError(ctx, 'stat', path.dirname(p), err);
+      if (isGone(err)) return true;
+      recordError(ctx, 'lstat', p, err);
       return false;
+    }
+  }
+  if (!st.isDirectory()) return yield* removeNonDirectory(p, ctx, st);
+  if (recursive) {
+    const parent = path.dirname(p);
+    let parentDev = sh.parentDevs.get(parent);
+    if (parentDev === undefined) {
+      try {
+        sh.parentDevs.set(parent, (parentDev = yield* statDev(sh.fs, parent)));
+      } catch (err) {
+        recordError(ctx, 'stat', parent, err);
+        return false;
+      }
     }
     if (st.dev !== parentDev) {
       ctx.tally.refused.push({ path: p, reason: 'mount-point' });
       return false;
     }
-    return removeDirectory(p, st.dev, ctx, st);
+    return yield* removeDirectory(p, st.dev, ctx, st);
   }
   if (sh.mounts.has(p)) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
     return false;
   }
   try {
-    await sh.fs.rmdir(p);
+    const r = sh.fs.rmdir(p);
+    if (isPromise(r)) yield r;
   } catch (err) {
     if (isGone(err)) return true;
     const code = errnoCode(err);
@@ -232,44 +272,59 @@ async function deletePath(
   return true;
 }
 
-async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<DeletionResult> {
+function* deleteTarget(target: DeletionTarget, sh: Shared): Steps<DeletionResult> {
   const { taskId } = target;
-  const ctx: RemovalContext = { fs: sh.fs, tally: emptyTally(), mounts: sh.mounts, links: sh.links, openWalks: { count: 0 }, taskId };
+  const ctx: RemovalContext = { fs: sh.fs, tally: emptyTally(), mounts: sh.mounts, links: sh.links, slice: sh.slice, taskId };
   if (sh.signal !== undefined) ctx.signal = sh.signal;
   const deleted: string[] = [];
 
-  const one = async (p: string, kind: PathKind, run: () => Promise<boolean>): Promise<void> => {
+  function* one(p: string, kind: PathKind, run: () => Steps<boolean>): Steps<void> {
     const claimed = sh.claims.get(p);
     if (claimed !== undefined) {
-      const gone = await claimed;
+      let gone = claimed.gone;
+      if (gone === undefined) {
+        // The target deleting it is suspended in an async call: wait for it.
+        if (claimed.done === undefined) {
+          let resolve!: (g: boolean) => void;
+          const promise = new Promise<boolean>((r) => (resolve = r));
+          claimed.done = { promise, resolve };
+        }
+        gone = (yield claimed.done.promise) as boolean;
+      }
       if (gone) deleted.push(p);
       sh.onEvent?.({ taskId, path: p, kind, reason: target.reason, outcome: 'duplicate' });
       return;
     }
-    const work = run().catch((err: unknown) => {
+    const claim: Claim = {};
+    sh.claims.set(p, claim);
+    let gone: boolean;
+    try {
+      gone = yield* run();
+    } catch (err) {
       recordError(ctx, kind === 'sandbox' ? 'delete sandbox' : 'delete', p, err);
-      return false;
-    });
-    sh.claims.set(p, work);
-    const gone = await work;
+      gone = false;
+    }
+    claim.gone = gone;
+    claim.done?.resolve(gone);
     if (gone) deleted.push(p);
     sh.onEvent?.({ taskId, path: p, kind, reason: target.reason, outcome: gone ? 'deleted' : 'kept' });
-  };
+  }
 
   if (target.sandbox !== undefined && target.sandbox !== '') {
     const sandbox = target.sandbox;
-    await one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
+    yield* one(sandbox, 'sandbox', () => deleteSandbox(sandbox, ctx, sh, taskId));
   }
   const sandboxBytes = ctx.tally.bytesFreed;
   let logBytes = 0;
   const listed = new Set([...target.logPaths, ...target.metadataPaths]);
-  const realDirs = new Set<string>();
+  const realDirs = new Map<string, EntryStat>();
   // Deepest first, so files go before the directories that hold them.
   for (const [kind, paths] of [['log', target.logPaths], ['metadata', target.metadataPaths]] as const) {
     const ordered = [...new Set(paths)].sort((a, b) => segments(b) - segments(a));
     for (const p of ordered) {
       if (sh.signal?.aborted === true) break;
-      await one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed, realDirs));
+      if (sh.slice.due()) yield PAUSE;
+      yield* one(p, kind, () => deletePath(p, kind, ctx, sh, taskId, listed, realDirs));
     }
     if (kind === 'log') logBytes = ctx.tally.bytesFreed - sandboxBytes;
   }
@@ -287,9 +342,10 @@ async function deleteTarget(target: DeletionTarget, sh: Shared): Promise<Deletio
 }
 
 /**
- * Deletes every target (at most `parallelism` at once) and reports, per target, what is gone,
- * what was refused and why, and what failed. One target's failure never stops the others; a
- * path named twice in one call is deleted once.
+ * Deletes every target (at most `parallelism` at once: they interleave only where an injected
+ * async fs suspends one) and reports, per target, what is gone, what was refused and why, and
+ * what failed. One target's failure never stops the others; a path named twice in one call is
+ * deleted once. Over plain syscalls the event loop gets a turn every `sliceMs`.
  */
 export async function deleteTargets(targets: readonly DeletionTarget[], opts: DeleteOptions): Promise<DeletionResult[]> {
   const fs = opts.fs ?? nodeDeleterFs;
@@ -305,10 +361,12 @@ export async function deleteTargets(targets: readonly DeletionTarget[], opts: De
     onEvent: opts.onEvent,
     countEntries: opts.countEntries === true,
     rootDevs: new Map(),
+    parentDevs: new Map(),
+    slice: new SliceClock(opts.sliceMs ?? INLINE_SLICE_MS),
   };
   const results: DeletionResult[] = new Array(targets.length);
   let next = 0;
-  const worker = async (): Promise<void> => {
+  function* worker(): Steps<void> {
     for (let i = next++; i < targets.length; i = next++) {
       const target = targets[i] as DeletionTarget;
       if (sh.signal?.aborted === true) {
@@ -316,14 +374,14 @@ export async function deleteTargets(targets: readonly DeletionTarget[], opts: De
         continue;
       }
       try {
-        results[i] = await deleteTarget(target, sh);
+        results[i] = yield* deleteTarget(target, sh);
       } catch (err) {
         results[i] = { ...abortedResult(target.taskId), errors: [{ code: 'ERR_DELETE', message: errorMessage(err), taskId: target.taskId }] };
       }
     }
-  };
+  }
   const width = Math.max(1, Math.min(opts.parallelism, targets.length));
-  await Promise.all(Array.from({ length: width }, () => worker()));
+  await Promise.all(Array.from({ length: width }, () => drive(worker(), sh.slice)));
   return results;
 }
 

@@ -10,10 +10,11 @@
 // Known limit: Node cannot open a directory with O_NOFOLLOW, so a directory swapped for a
 // symlink between our lstat and readdir would be listed through the link. Deletion runs only on
 // tasks whose processes are gone, and trees are first renamed into a root-owned trash dir.
-import * as fsp from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorRecord } from '../errors.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, withoutStackTraces } from '../errors.js';
+import { PAUSE, isPromise, type SliceClock, type Steps } from './fs-steps.js';
 
 /** The lstat fields the deleter uses (node's Stats fits). */
 export interface EntryStat {
@@ -30,20 +31,26 @@ export interface DirEntry {
   isDirectory(): boolean;
 }
 
-/** The file system as the deleter sees it; injectable so tests can simulate faults. */
+/** A call's result: a value over plain syscalls, a promise from an injected asynchronous fs. */
+export type FsResult<T> = T | Promise<T>;
+
+/**
+ * The file system as the deleter sees it; injectable so tests can simulate faults (their calls
+ * may be async). Errors are thrown (or rejected) with node's `code`.
+ */
 export interface DeleterFs {
-  lstat(p: string): Promise<EntryStat>;
-  /** stat that follows symlinks: used only for configured roots. */
-  stat(p: string): Promise<EntryStat>;
-  realpath(p: string): Promise<string>;
-  readdir(p: string): Promise<DirEntry[]>;
-  unlink(p: string): Promise<void>;
-  rmdir(p: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
+  lstat(p: string): FsResult<EntryStat>;
+  /** stat that follows symlinks: used only for configured roots and their known parents. */
+  stat(p: string): FsResult<EntryStat>;
+  realpath(p: string): FsResult<string>;
+  readdir(p: string): FsResult<DirEntry[]>;
+  unlink(p: string): FsResult<void>;
+  rmdir(p: string): FsResult<void>;
+  rename(from: string, to: string): FsResult<void>;
   /** Creates one directory (mode 0700, not recursive). */
-  mkdir(p: string): Promise<void>;
+  mkdir(p: string): FsResult<void>;
   /** Mount points of this mount namespace (absolute paths); empty when unknown. */
-  mountPoints(): Promise<string[]>;
+  mountPoints(): FsResult<string[]>;
 }
 
 /** Decodes the octal escapes (\040 space, \011 tab, \012 newline, \134 backslash) of mountinfo. */
@@ -61,20 +68,40 @@ export function parseMountInfo(text: string): string[] {
   return out;
 }
 
+// Plain syscalls with stack traces off (errors.ts withoutStackTraces): a deletion expects
+// failures (a coordinator checkpoint never written, a path another task's deletion took), each
+// becomes an error code or a record, and capturing a stack for each was a measurable share of a
+// GC run's CPU in the 0.2 CPU box. Plain rather than fs/promises: each async call costs a
+// threadpool round trip and a promise; the driver (fs-steps.ts) gives the loop its turns.
+const quiet = withoutStackTraces;
+const withTypes = { withFileTypes: true } as const;
+const privateDir = { mode: 0o700 } as const;
+
+/**
+ * lstat, with ENOENT as an error built here: node's own (a uvException with its message
+ * formatting and errno lookup) cost ~5 µs of user CPU more, and the deleter's lstats of paths
+ * already gone (a coordinator checkpoint never written) are expected.
+ */
+function lstatOrThrow(p: string): EntryStat {
+  const st = lstatSync(p, noEntryIsUndefined);
+  if (st !== undefined) return st;
+  throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${p}'`), { errno: -2, code: 'ENOENT', syscall: 'lstat', path: p });
+}
+const noEntryIsUndefined = { throwIfNoEntry: false } as const;
+
+/** The deleter's file system over plain syscalls: for the main thread and the workers alike. */
 export const nodeDeleterFs: DeleterFs = {
-  lstat: (p) => fsp.lstat(p),
-  stat: (p) => fsp.stat(p),
-  realpath: (p) => fsp.realpath(p),
-  readdir: (p) => fsp.readdir(p, { withFileTypes: true }),
-  unlink: (p) => fsp.unlink(p),
-  rmdir: (p) => fsp.rmdir(p),
-  rename: (from, to) => fsp.rename(from, to),
-  mkdir: async (p) => {
-    await fsp.mkdir(p, { mode: 0o700 });
-  },
-  mountPoints: async () => {
+  lstat: (p) => quiet(() => lstatOrThrow(p)),
+  stat: (p) => quiet(() => statSync(p)),
+  realpath: (p) => quiet(() => realpathSync(p)),
+  readdir: (p) => quiet(() => readdirSync(p, withTypes)),
+  unlink: (p) => quiet(() => unlinkSync(p)),
+  rmdir: (p) => quiet(() => rmdirSync(p)),
+  rename: (from, to) => quiet(() => renameSync(from, to)),
+  mkdir: (p) => quiet(() => void mkdirSync(p, privateDir)),
+  mountPoints: () => {
     try {
-      return parseMountInfo(await fsp.readFile('/proc/self/mountinfo', 'utf8'));
+      return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
     } catch {
       return [];
     }
@@ -113,8 +140,8 @@ export interface RemovalContext {
   mounts: ReadonlySet<string>;
   /** Hard-linked inodes (dev:ino) → links not yet unlinked; shared by all trees of one call. */
   links: Map<string, number>;
-  /** Directory walks in progress in this tree, to bound the fan-out. */
-  openWalks: { count: number };
+  /** When the walk yields PAUSE (a turn of the event loop); shared by all trees of one call. */
+  slice: SliceClock;
   taskId?: string;
   signal?: AbortSignal;
 }
@@ -147,16 +174,19 @@ function countUnlinked(ctx: RemovalContext, st: EntryStat): void {
   }
 }
 
-// Unlinks in one directory are issued this many at a time: enough to keep libuv's pool busy.
-const UNLINK_BATCH = 32;
-const SUBDIR_WIDTH = 4;
-const MAX_OPEN_WALKS = 16;
+// The abort signal is looked at once per directory and every this many entries in one.
+const ABORT_CHECK_EVERY = 32;
 
 /** Unlinks a non-directory (file, symlink, fifo, ...). True when it is gone. */
-export async function removeNonDirectory(p: string, ctx: RemovalContext, known?: EntryStat): Promise<boolean> {
-  let st = known;
+export function* removeNonDirectory(p: string, ctx: RemovalContext, known?: EntryStat): Steps<boolean> {
+  let st: EntryStat;
   try {
-    st ??= await ctx.fs.lstat(p);
+    if (known !== undefined) st = known;
+    else {
+      let r = ctx.fs.lstat(p);
+      if (isPromise(r)) r = (yield r) as EntryStat;
+      st = r;
+    }
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'lstat', p, err);
@@ -168,7 +198,8 @@ export async function removeNonDirectory(p: string, ctx: RemovalContext, known?:
     return false;
   }
   try {
-    await ctx.fs.unlink(p);
+    const r = ctx.fs.unlink(p);
+    if (isPromise(r)) yield r;
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'unlink', p, err);
@@ -183,7 +214,7 @@ export async function removeNonDirectory(p: string, ctx: RemovalContext, known?:
  * Removes directory `p` and everything in it that is on filesystem `dev` and not a mount.
  * True when `p` is gone afterwards. `known` saves the lstat when the caller just made it.
  */
-export async function removeDirectory(p: string, dev: number, ctx: RemovalContext, known?: EntryStat): Promise<boolean> {
+export function* removeDirectory(p: string, dev: number, ctx: RemovalContext, known?: EntryStat): Steps<boolean> {
   if (ctx.mounts.has(p)) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
     return false;
@@ -191,20 +222,26 @@ export async function removeDirectory(p: string, dev: number, ctx: RemovalContex
   let st: EntryStat;
   try {
     // `known`: the caller lstat'ed this very entry an instant ago (or renamed it into the trash).
-    st = known ?? (await ctx.fs.lstat(p));
+    if (known !== undefined) st = known;
+    else {
+      let r = ctx.fs.lstat(p);
+      if (isPromise(r)) r = (yield r) as EntryStat;
+      st = r;
+    }
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'lstat', p, err);
     return false;
   }
-  if (!st.isDirectory()) return removeNonDirectory(p, ctx, st);
+  if (!st.isDirectory()) return yield* removeNonDirectory(p, ctx, st);
   if (st.dev !== dev) {
     ctx.tally.refused.push({ path: p, reason: 'mount-point' });
     return false;
   }
-  if (!(await removeContents(p, dev, ctx))) return false;
+  if (!(yield* removeContents(p, dev, ctx))) return false;
   try {
-    await ctx.fs.rmdir(p);
+    const r = ctx.fs.rmdir(p);
+    if (isPromise(r)) yield r;
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'rmdir', p, err);
@@ -215,40 +252,37 @@ export async function removeDirectory(p: string, dev: number, ctx: RemovalContex
   return true;
 }
 
-async function removeContents(dir: string, dev: number, ctx: RemovalContext): Promise<boolean> {
+/** Everything in `dir`, one entry after the other: files first, then each subdirectory's tree. */
+function* removeContents(dir: string, dev: number, ctx: RemovalContext): Steps<boolean> {
   ctx.signal?.throwIfAborted();
+  if (ctx.slice.due()) yield PAUSE;
   let entries: DirEntry[];
   try {
-    entries = await ctx.fs.readdir(dir);
+    let r = ctx.fs.readdir(dir);
+    if (isPromise(r)) r = (yield r) as DirEntry[];
+    entries = r;
   } catch (err) {
     if (isGone(err)) return true;
     recordError(ctx, 'readdir', dir, err);
     return false;
   }
   let complete = true;
-  const subdirs: string[] = [];
-  const others: string[] = [];
-  for (const e of entries) (e.isDirectory() ? subdirs : others).push(path.join(dir, e.name));
-  for (let i = 0; i < others.length; i += UNLINK_BATCH) {
-    ctx.signal?.throwIfAborted();
-    const done = await Promise.all(others.slice(i, i + UNLINK_BATCH).map((f) => removeNonDirectory(f, ctx)));
-    if (done.includes(false)) complete = false;
-  }
-  // Sibling subdirectories are walked a few at a time while few walks are open (small
-  // directories alone cannot keep libuv's pool busy), one at a time beyond that, so the open
-  // walks (each holding a listing) stay bounded.
-  const width = ctx.openWalks.count < MAX_OPEN_WALKS ? Math.min(SUBDIR_WIDTH, subdirs.length) : 1;
-  let next = 0;
-  const walker = async (): Promise<void> => {
-    for (let i = next++; i < subdirs.length; i = next++) {
-      if (!(await removeDirectory(subdirs[i] as string, dev, ctx))) complete = false;
+  let subdirs: string[] | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as DirEntry;
+    // readdir names one path component: a plain concatenation, not path.join's normalisation.
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory()) {
+      (subdirs ??= []).push(p);
+      continue;
     }
-  };
-  ctx.openWalks.count += width;
-  // allSettled: on abort, every walker has stopped before the abort propagates.
-  const settled = await Promise.allSettled(Array.from({ length: width }, walker));
-  ctx.openWalks.count -= width;
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    if (i % ABORT_CHECK_EVERY === ABORT_CHECK_EVERY - 1) {
+      ctx.signal?.throwIfAborted();
+      if (ctx.slice.due()) yield PAUSE;
+    }
+    if (!(yield* removeNonDirectory(p, ctx))) complete = false;
+  }
+  if (subdirs !== undefined) for (const p of subdirs) if (!(yield* removeDirectory(p, dev, ctx))) complete = false;
   return complete;
 }
 

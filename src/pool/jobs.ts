@@ -9,7 +9,6 @@
 import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
 import type { ProcessInfo } from '../io/process-table.js';
 import type { TaskPaths } from '../io/task-sizes.js';
-import type { DeleterFs } from '../io/tree-remover.js';
 import type { ExecutorShard } from '../io/executor-detector.js';
 import { INLINE_SLICE_MS } from '../config.js';
 import { mapBounded } from '../map-bounded.js';
@@ -90,11 +89,10 @@ export async function measureTasksJob(req: MeasureRequest): Promise<TaskSizes[]>
   return mapBounded(req.tasks, 8, (t) => measureTask(t, opts));
 }
 
-async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSignal): Promise<DeletionResult[]> {
+async function deleteWith(batch: DeleteBatch, sliceMs: number, signal?: AbortSignal): Promise<DeletionResult[]> {
   const { deleteTargets } = await import('../io/sandbox-deleter.js');
-  const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism, countEntries: true };
+  const opts: Parameters<typeof deleteTargets>[1] = { allowedRoots: batch.allowedRoots, parallelism: batch.parallelism, countEntries: true, sliceMs };
   if (batch.trashDirName !== undefined) opts.trashDirName = batch.trashDirName;
-  if (fs !== undefined) opts.fs = fs;
   if (signal !== undefined) opts.signal = signal;
   const results = await deleteTargets(batch.targets, opts);
   // Only the outermost gone paths travel back (sandbox, log dir, checkpoint dir, task file):
@@ -105,12 +103,12 @@ async function deleteWith(batch: DeleteBatch, fs?: DeleterFs, signal?: AbortSign
 
 /**
  * Deletes one batch of targets through the project's deleter, on this thread over plain syscalls
- * in slices (sync-jobs.ts). `signal` reaches the deleter only inline; in a worker an abort
- * terminates the thread (the trash keeps a half-deleted tree).
+ * with a turn of the event loop every INLINE_SLICE_MS (io/fs-steps.ts). `signal` reaches the
+ * deleter only inline; in a worker an abort terminates the thread (the trash keeps a
+ * half-deleted tree).
  */
 export async function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal): Promise<DeletionResult[]> {
-  const { slicedSyncDeleterFs } = await import('./sync-jobs.js');
-  return deleteWith(batch, slicedSyncDeleterFs(INLINE_SLICE_MS), signal);
+  return deleteWith(batch, INLINE_SLICE_MS, signal);
 }
 
 /**
@@ -123,7 +121,8 @@ export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<s
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
 export const readFactsInWorker = async (refs: TaskRef[]): Promise<TaskFacts[]> => readFactsSync(refs);
-export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, (await import('./sync-jobs.js')).syncDeleterFs);
+// A worker has no event loop to serve while it deletes: no slices.
+export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, Number.POSITIVE_INFINITY);
 export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
 export const measureTasksInWorker = async (req: MeasureRequest): Promise<TaskSizes[]> =>
   (await import('./sync-jobs.js')).measureTasksSync(req.tasks, req.device === undefined ? {} : { device: req.device });
