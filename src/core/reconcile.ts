@@ -130,6 +130,8 @@ export interface ReconciliationOptions extends Omit<ReconcileInput, 'facts'> {
    * and keeps none: at 100,000 tasks they would be most of its memory).
    */
   onNoAction?: (item: PlanItem) => void;
+  /** Receives each local_gc decision instead of `plan.localGc` (a GC run keeps only id and reason). */
+  onLocalGc?: (item: PlanItem) => void;
 }
 
 /**
@@ -145,6 +147,7 @@ export class Reconciliation {
   private readonly minimumKillAgeMs: number;
   private readonly killBudget: number;
   private readonly noAction: (item: PlanItem) => void;
+  private readonly localGc: (item: PlanItem) => void;
 
   constructor(o: ReconciliationOptions) {
     this.retained = o.retained;
@@ -152,6 +155,7 @@ export class Reconciliation {
     this.minimumKillAgeMs = o.minimumKillAgeMs;
     this.killBudget = o.killBudget;
     this.noAction = o.onNoAction ?? ((item) => this.plan.noAction.push(item));
+    this.localGc = o.onLocalGc ?? ((item) => this.plan.localGc.push(item));
   }
 
   /** Decides one local task (`taskId` is its key: the id its files are named by). */
@@ -173,7 +177,7 @@ export class Reconciliation {
         plan.terminate.push(planItem(taskId, sched === 'terminal' ? 'scheduler-terminal' : 'scheduler-unknown', local.state, status, unreplayable));
         if (stale) plan.staleIfKillFails.push({ taskId });
       } else if (stale) {
-        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
+        this.localGc(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else if (unreplayable) {
         this.noAction(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       } else {
@@ -183,7 +187,7 @@ export class Reconciliation {
     }
     // Finished locally.
     if (sched === 'absent') {
-      plan.localGc.push(planItem(taskId, 'finished-unknown', local.state, status, unreplayable));
+      this.localGc(planItem(taskId, 'finished-unknown', local.state, status, unreplayable));
     } else if (sched === 'terminal') {
       this.noAction(planItem(taskId, 'in-sync', local.state, status, unreplayable));
     } else {
@@ -191,7 +195,7 @@ export class Reconciliation {
       if (last !== undefined) {
         plan.updates.push(plannedUpdate(taskId, 'finish-detected', local.state, status, thermosToScheduleStatus(last.state), thermosToMesosState(last.state), FINISH_DETECTED));
       } else if (stale) {
-        plan.localGc.push(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
+        this.localGc(planItem(taskId, 'stale-checkpoint', local.state, status, unreplayable));
       } else {
         this.noAction(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       }
@@ -266,8 +270,8 @@ export interface GarbageCollectionInput {
   finishedAfterKills: ReadonlySet<string>;
   /** Task ids whose thermos- executor still has a run directory. */
   linked: ReadonlySet<string>;
-  /** The plan's localGc ids, plus stale tasks whose kill failed. */
-  localGc: ReadonlySet<string>;
+  /** The plan's localGc ids, plus stale tasks whose kill failed (read once). */
+  localGc: Iterable<string>;
   retained: ReadonlyMap<string, number>;
   remoteGc: ReadonlySet<string>;
 }

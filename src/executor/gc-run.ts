@@ -89,6 +89,8 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   // Scan and reconcile: each task is decided as its facts are read; only its paths are kept.
   const repeats = deps.repeats ?? new RepeatedWarnings();
   const debug = log.isLevelEnabled('debug');
+  // Tasks to delete whatever their executor's state, with why: all a run keeps of their decision.
+  const localGc = new Map<string, string>();
   const { tasks, plan, compactor, seenActive, rejectedNames } = await scanAndDecide(services, {
     roots,
     log,
@@ -102,6 +104,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       onNoAction: (i) => {
         if (debug) log.debug({ taskId: i.taskId, reason: i.reason }, describePlanItem(i));
       },
+      onLocalGc: (i) => localGc.set(i.taskId, i.reason),
     },
   });
   const seenTotal = tasks.size;
@@ -124,8 +127,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const t2 = clock.now();
 
   // Kill; a stale task whose kill failed is deleted instead.
-  const localGc = ids(plan.localGc);
-  const reasons = new Map<string, string>([...plan.localGc, ...plan.terminate].map((i) => [i.taskId, i.reason]));
+  const killReasons = new Map<string, string>(plan.terminate.map((i) => [i.taskId, i.reason]));
   const staleIfKillFails = new Set(plan.staleIfKillFails.map((s) => s.taskId));
   const killed: string[] = [];
   const killFailed: string[] = [];
@@ -142,12 +144,10 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       killFailed.push(t.taskId);
       log.error({ taskId: t.taskId, reason: t.reason, err: outcome?.error }, 'could not kill task');
       if (staleIfKillFails.has(t.taskId)) {
-        localGc.add(t.taskId);
-        reasons.set(t.taskId, 'stale-checkpoint');
+        localGc.set(t.taskId, 'stale-checkpoint');
       }
     }
   }
-  plan.localGc = [];
   plan.terminate = [];
   plan.staleIfKillFails = [];
   const t3 = clock.now();
@@ -159,7 +159,12 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   const finishedAfter = new Set<string>();
   const presentAfter = new Set<string>();
   const missing: TaskRef[] = [];
-  for (const ref of after.refs) {
+  // Each ref is let go as it is read: the new listing's copies never all outlive the loop.
+  const refs: Array<TaskRef | undefined> = after.refs;
+  after.refs = [];
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i] as TaskRef;
+    refs[i] = undefined;
     const f = tasks.get(ref.taskId);
     // The scan's own id strings, not the new listing's: the listing is dropped after this loop.
     const id = f?.taskId ?? ref.taskId;
@@ -170,17 +175,15 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     if (f === undefined) missing.push(ref);
     else if (f.state !== ref.state) f.state = ref.state;
   }
-  after.refs = [];
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
     finishedAfterKills: linked === undefined ? new Set() : finishedAfter,
     linked: linked ?? new Set(),
-    localGc,
+    localGc: localGc.keys(),
     retained: input.retained,
     remoteGc,
   });
   // Done with: cleared rather than left to the end of the run (the deletion is its longest phase).
-  localGc.clear();
   finishedAfter.clear();
   const linksUnknown = linked === undefined;
   linked?.clear();
@@ -201,7 +204,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
       ids: gcPlan.garbageCollect,
       facts: tasks,
       kept,
-      reasonOf: (id) => reasons.get(id) ?? 'finished-unlinked',
+      reasonOf: (id) => localGc.get(id) ?? killReasons.get(id) ?? 'finished-unlinked',
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     },
     services,
