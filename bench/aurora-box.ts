@@ -6,7 +6,7 @@
 // start, the latency of /metrics (the main thread's responsiveness) and the sandbox's bytes.
 //
 //   node dist/bench/aurora-box.js --tasks 10000 --runs 3 [--workers N] [--memory 128M] [--cpu 0.2]
-//        [--no-limits] [--bin path/to/bin/thermos-gc.js] [--json out.json] [--keep] [--preset dense|mesos-history|restarts]
+//        [--no-limits] [--bin bin/thermos-gc-executor, or a .js run as node X executor] [--json out.json] [--keep] [--preset dense|mesos-history|restarts]
 //
 // Needs root and cgroup v1 memory/cpu/cpuacct under /sys/fs/cgroup (as on a Mesos agent); the
 // cgroups are named tgc-box-<pid>-<n> unless --cgroup-prefix says otherwise, and removed after.
@@ -23,7 +23,9 @@ import { generatePresetAgent, isAgentPresetName, type AgentPresetName } from '..
 import type { DenseAgent } from '../src/sim/dense-agent.js';
 import { createCgroups, readKeyed, readNumber } from './box-cgroup.js';
 
-const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
+// As Aurora starts it: bin/thermos-gc-executor (a .js --bin, e.g. a profiling wrapper, is run
+// with node and `executor`).
+const REPO_BIN = fileURLToPath(new URL('../../bin/thermos-gc-executor', import.meta.url));
 
 export interface BoxOptions {
   tasks: number;
@@ -270,11 +272,14 @@ export async function runInBox(o: BoxOptions): Promise<BoxResult> {
     ...o.extraArgs,
   ];
   const join = Object.values(cg.names).map((d) => `echo $$ > ${path.join(d, 'cgroup.procs')}`).join(' && ');
-  const child = sim.spawnExecutor(['/bin/sh', '-c', `${join} && exec "$0" "$@"`, process.execPath, o.bin, 'executor', ...args], {
+  const command = o.bin.endsWith('.js') ? [process.execPath, o.bin, 'executor'] : [o.bin];
+  const child = sim.spawnExecutor(['/bin/sh', '-c', `${join} && exec "$0" "$@"`, ...command, ...args], {
     sandbox,
     recoveryTimeout: '10mins',
     shutdownGracePeriod: '30secs',
     stdio: ['ignore', outFd, errFd],
+    // The launcher runs `node` from PATH: this very node.
+    env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` },
   });
   closeSync(outFd);
   closeSync(errFd);

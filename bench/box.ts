@@ -12,7 +12,8 @@ import { printTable, type BenchContext } from './table.js';
 const MEMORY_BYTES = 128 * 2 ** 20;
 const CPU = 0.2;
 const SEED = 11;
-const BIN = fileURLToPath(new URL('../../bin/thermos-gc.js', import.meta.url));
+// As Aurora starts it (-gc_executor_path).
+const BIN = fileURLToPath(new URL('../../bin/thermos-gc-executor', import.meta.url));
 
 export interface BoxRow {
   /** The agent's shape (src/sim/agent-presets.ts). */

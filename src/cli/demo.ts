@@ -27,7 +27,8 @@ directory and prints what one GC task did, next to what 'thermos-gc plan' predic
 --keep leaves the temporary directory in place.
 `;
 
-const BIN = fileURLToPath(new URL('../../../bin/thermos-gc.js', import.meta.url));
+// The executor as Aurora starts it (-gc_executor_path): the launcher, which runs `node` from PATH.
+const LAUNCHER = fileURLToPath(new URL('../../../bin/thermos-gc-executor', import.meta.url));
 const GC_TASK_ID = 'system-gc-demo-0001';
 
 interface DemoArgs {
@@ -148,8 +149,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     await mkdir(sandbox);
     const workers = args.workers === undefined ? [] : ['--workers', args.workers];
     const proc = sim.spawnExecutor(
-      [process.execPath, BIN, 'executor', ...flags, '--poll-wait', '1h', '--persistence-wait', '200ms', ...workers],
-      { sandbox, recoveryTimeout: '10secs', shutdownGracePeriod: '10secs', stdio: ['ignore', 'ignore', 'pipe'] },
+      [LAUNCHER, ...flags, '--poll-wait', '1h', '--persistence-wait', '200ms', ...workers],
+      {
+        sandbox,
+        recoveryTimeout: '10secs',
+        shutdownGracePeriod: '10secs',
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+      },
     );
     child = proc;
     proc.stderr?.setEncoding('utf8').on('data', (c: string) => (childErr = (childErr + c).slice(-4000)));
