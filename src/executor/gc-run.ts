@@ -62,6 +62,7 @@ export interface GcRunReport {
   killBudgetExceeded?: KillBudgetExceeded;
   /** True when the Mesos work dir was missing (or unreadable): only local_gc was collected. */
   linksUnknown?: boolean;
+  /** `scan` includes each task's decision (made as its facts are read); `reconcile` is the status updates sent. */
   phaseMs: { scan: number; reconcile: number; kill: number; delete: number };
   /** CPU seconds the run cost: the process (main thread and workers) and its `ps` children. */
   cpuSeconds: CpuSeconds;
