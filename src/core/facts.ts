@@ -135,7 +135,5 @@ function hasAncestorIn(set: ReadonlySet<string>, p: string): boolean {
 
 /** Whether `p` is gone by a deletion result's `deleted`: listed itself, or a directory holding it is. */
 export function goneBy(deleted: ReadonlySet<string>, p: string): boolean {
-  if (deleted.has(p)) return true;
-  for (let cut = p.lastIndexOf('/'); cut > 0; cut = p.lastIndexOf('/', cut - 1)) if (deleted.has(p.slice(0, cut))) return true;
-  return false;
+  return deleted.has(p) || hasAncestorIn(deleted, p);
 }

@@ -88,7 +88,9 @@ function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, 
   const logDirWindow = new Map<string, string[]>();
   for (const value of groups.values()) {
     const g = typeof value === 'string' ? [value] : value;
-    const logDir = facts.get(g[0] as string)?.logDir;
+    // Each log dir read once (a GC run's compact facts build the path on each read).
+    const dirs = g.map((id) => facts.get(id)?.logDir);
+    const logDir = dirs[0];
     const joined = logDir === undefined ? undefined : logDirWindow.get(logDir);
     if (joined !== undefined && joined !== current) {
       joined.push(...g);
@@ -99,10 +101,7 @@ function windows(ids: readonly string[], approved: ReadonlyMap<string, string>, 
       current = [];
     }
     current.push(...g);
-    for (const id of g) {
-      const d = facts.get(id)?.logDir;
-      if (d !== undefined) logDirWindow.set(d, current);
-    }
+    for (const d of dirs) if (d !== undefined) logDirWindow.set(d, current);
   }
   if (current.length > 0) out.push(current);
   return out;
