@@ -162,10 +162,11 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
   const nowMs = Date.now();
   const listing = await services.listTasks(config.checkpointRoots);
   // The threads boot on other cores while this one scans; only finished tasks can be deleted.
-  let finishedTasks = 0;
-  for (const ref of listing.refs) if (ref.state === 'finished') finishedTasks++;
-  services.startThreadsFor(finishedTasks);
-  const [allFacts, linked] = await Promise.all([services.readFacts(listing.refs), services.linkedExecutors()]);
+  const finishedIds: string[] = [];
+  for (const ref of listing.refs) if (ref.state === 'finished') finishedIds.push(ref.taskId);
+  services.startThreadsFor(finishedIds.length);
+  // Links are read for finished tasks only: an active one is refused before its link matters.
+  const [allFacts, linked] = await Promise.all([services.readFacts(listing.refs), services.linkedExecutors(finishedIds)]);
   const refused: Record<string, string> = {};
   const named = new Set(opts.named);
   const known = new Set(allFacts.map((f) => f.taskId));

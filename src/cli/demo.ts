@@ -171,7 +171,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     await until(() => theSim.subscribed, 'the executor to subscribe', 30_000);
 
     const sentAt = Date.now();
-    const predicted: PlanOutput = planOutput(await scanForPlan(config), agent.retained, sentAt, config).output;
+    const predicted: PlanOutput = planOutput(await scanForPlan(config, agent.retained), agent.retained, sentAt, config).output;
     const isGc = (id: string): boolean => id === GC_TASK_ID;
     status.step('running the GC task', () => `${theSim.updates.filter((u) => !isGc(u.status.task_id.value)).length} updates`);
     const t0 = Date.now();

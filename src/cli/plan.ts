@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
-import { describePlanItem, planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
+import { Reconciliation, describePlanItem, planGarbageCollection, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
 import { describeKillBudgetExceeded } from '../core/kill-budget.js';
 import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
 import { UsageError, errorMessage } from '../errors.js';
@@ -64,11 +64,15 @@ export function parseRetainedJson(text: string, source: string): Map<string, num
 
 export type { PlanScan } from './scan-roots.js';
 
-/** Reads every local task's facts and the linked executors; a missing root is a usage error. */
-export async function scanForPlan(config: GcConfig): Promise<PlanScan> {
+/**
+ * Reads what the plan of the scheduler's map `retained` reads: the local tasks' facts and the
+ * linked executors, less what in-sync active tasks would need (scan-roots.ts); without a map,
+ * every task's. A missing root is a usage error.
+ */
+export async function scanForPlan(config: GcConfig, retained?: ReadonlyMap<string, number>): Promise<PlanScan> {
   const services = createServices(config, quietLogger());
   try {
-    return await scanRoots(services, config);
+    return await scanRoots(services, config, retained);
   } finally {
     await services.close();
   }
@@ -81,7 +85,11 @@ export function planOutput(
   startMs: number,
   config: Pick<GcConfig, 'minimumKillAgeMs' | 'killBudget'>,
 ): { plan: ReconcilePlan; output: PlanOutput } {
-  const plan = reconcile({ retained, facts: scan.facts, startMs, minimumKillAgeMs: config.minimumKillAgeMs, killBudget: config.killBudget });
+  const r = new Reconciliation({ retained, startMs, minimumKillAgeMs: config.minimumKillAgeMs, killBudget: config.killBudget });
+  scan.facts.forEach((f, taskId) => r.decideLocal(f, taskId));
+  const inSync = new Set(scan.inSyncActive);
+  for (const taskId of inSync) r.decideInSyncActive(taskId);
+  const plan = r.finish((taskId) => scan.facts.has(taskId) || inSync.has(taskId));
   const finished = new Set<string>();
   for (const f of scan.facts.values()) if (f.state === 'finished') finished.add(f.taskId);
   for (const t of plan.terminate) finished.add(t.taskId);
@@ -109,10 +117,11 @@ export function planOutput(
 }
 
 function summary(plan: ReconcilePlan, out: PlanOutput, scan: PlanScan): string {
-  let active = 0;
+  let active = scan.inSyncActive.length;
   for (const f of scan.facts.values()) if (f.state === 'active') active++;
+  const local = scan.facts.size + scan.inSyncActive.length;
   const lines = [
-    `local tasks: ${active} active, ${scan.facts.size - active} finished; linked executors: ${scan.linked.size}`,
+    `local tasks: ${active} active, ${local - active} finished; linked executors (of tasks a kill or finish leaves to delete): ${scan.linked.size}`,
     `terminate ${out.terminate.length}, local gc ${out.local_gc.length}, remote gc ${out.remote_gc.length}, updates ${Object.keys(out.updates).length}, garbage collect ${out.garbage_collect.length}, reported deleted ${out.deleted_tasks.length}`,
   ];
   if (plan.killBudgetExceeded !== undefined) lines.push(describeKillBudgetExceeded(plan.killBudgetExceeded));
@@ -169,7 +178,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--retained ${retainedArg}: ${errorMessage(err)}`);
   }
   const retained = parseRetainedJson(text, retainedArg === '-' ? '(stdin)' : retainedArg);
-  const scan = await scanForPlan(config);
+  const scan = await scanForPlan(config, retained);
   const { plan, output } = planOutput(scan, retained, startMs, config);
   io.stdout.write(values.json === true ? `${JSON.stringify(output, null, 2)}\n` : summary(plan, output, scan));
   return 0;

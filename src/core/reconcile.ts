@@ -114,6 +114,17 @@ export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKill
 }
 
 /**
+ * Whether the table leaves a local task alone whatever its checkpoint says: active locally and
+ * listed as active or starting ("–"). Such a task is never killed, so it cannot be finished after
+ * the kills either: its decision reads neither its checkpoint nor its executor's link.
+ */
+export function isInSyncActive(state: LocalState, scheduleStatus: number | undefined): boolean {
+  if (state !== 'active' || scheduleStatus === undefined) return false;
+  const cls = classifyScheduleStatus(scheduleStatus);
+  return cls === 'active' || cls === 'starting';
+}
+
+/**
  * Applies the table to every task known locally or to the scheduler. Unsafe ids (not a plain
  * path component) are never acted on locally: a local one is reported in `noAction`; a
  * scheduler-only one is still reported back (LOST / deleted), which touches no file.
@@ -200,6 +211,17 @@ export class Reconciliation {
         this.noAction(planItem(taskId, 'unreadable-fresh', local.state, status, unreplayable));
       }
     }
+  }
+
+  /**
+   * Decides a task `isInSyncActive` says is left alone, without its facts (`plan` does not read
+   * its checkpoint). `unreplayable` is false: not read is not known to be unreadable.
+   */
+  decideInSyncActive(taskId: string): void {
+    const status = this.retained.get(taskId);
+    if (!isInSyncActive('active', status)) throw new Error(`decideInSyncActive: ${taskId} is not listed as active or starting`);
+    this.active++;
+    this.noAction(planItem(taskId, isSafeTaskId(taskId) ? 'in-sync' : 'unsafe-task-id', 'active', status, false));
   }
 
   /** Adds the tasks only the scheduler knows and applies the kill budget; call once, after every local task. */

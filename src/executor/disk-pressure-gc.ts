@@ -115,7 +115,8 @@ export async function runDiskPressureGc(deps: DiskPressureDeps): Promise<DiskPre
 
   const listing = await deps.services.listTasks(config.checkpointRoots);
   const facts = await deps.services.readFacts(listing.refs);
-  const linked = await deps.services.linkedExecutors();
+  // Only finished tasks can be selected (an active one is skipped before its link is read).
+  const linked = await deps.services.linkedExecutors(facts.filter((f) => f.state === 'finished').map((f) => f.taskId));
   const gone = new Set<string>();
 
   for (const s of pressed) {

@@ -156,7 +156,9 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   // Rescan: the kills moved tasks to finished. The path facts are updated in place (a killed
   // task's file is now under finished/): no second copy of them for the deletion.
   const after = await services.listTasks(roots);
-  const linked = await linkedOrUnknown(services, log);
+  // Only the executors of tasks still here: the deletion reads the finished ones' links, the
+  // warning below the active ones'.
+  const linked = await linkedOrUnknown(services, log, after.refs.map((r) => r.taskId));
   const finishedAfter = new Set<string>();
   const presentAfter = new Set<string>();
   const missing: TaskRef[] = [];
@@ -282,9 +284,9 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
 }
 
 /** The linked executors, or undefined (logged) when they cannot be known. */
-async function linkedOrUnknown(services: GcServices, log: Logger): Promise<Set<string> | undefined> {
+async function linkedOrUnknown(services: GcServices, log: Logger, of: readonly string[]): Promise<Set<string> | undefined> {
   try {
-    return await services.linkedExecutors();
+    return await services.linkedExecutors(of);
   } catch (err) {
     const code = err instanceof ThermosGcError ? err.code : undefined;
     log.error({ code, err: errorMessage(err) }, 'cannot tell which executors Mesos keeps: deleting only tasks reconciliation marked (local_gc)');

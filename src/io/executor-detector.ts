@@ -32,6 +32,16 @@ export interface WalkOptions {
   shard?: ExecutorShard;
 }
 
+/** Which executors' runs the linked-ids walk reads. */
+export interface LinkedLookup {
+  shard?: ExecutorShard;
+  /**
+   * Only the executors of these task ids: a caller whose decisions read the links of some tasks
+   * (those that may be deleted) skips one readdir per other executor. Absent: every executor.
+   */
+  only?: ReadonlySet<string>;
+}
+
 export const THERMOS_EXECUTOR_PREFIX = 'thermos-';
 const LATEST = 'latest';
 
@@ -83,7 +93,7 @@ interface ExecutorDir {
  * The executor directories under `slaves/*\/frameworks/*\/executors/*`, one plain readdir per
  * level: the one walk both the linked-ids scan and the run listing use, with their filters.
  */
-function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boolean }): Generator<ExecutorDir> {
+function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boolean; only?: ReadonlySet<string> }): Generator<ExecutorDir> {
   const slaves = path.join(path.resolve(mesosRoot), 'slaves');
   for (const agentId of subdirs(slaves)) {
     const frameworks = path.join(slaves, agentId, 'frameworks');
@@ -92,6 +102,7 @@ function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boole
       for (const executorId of subdirs(executors)) {
         if (opts.linkable === true && (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length)) continue;
         if (opts.thermosOnly === true && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
+        if (opts.only !== undefined && !opts.only.has(executorId.slice(THERMOS_EXECUTOR_PREFIX.length))) continue;
         const shard = opts.shard;
         if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
         yield { agentId, frameworkId, executorId, runsDir: `${executors}/${executorId}/runs` };
@@ -103,18 +114,18 @@ function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boole
 /**
  * The task ids whose `thermos-<task_id>` executor has a real run directory, by the same rules as
  * `walkExecutorRunsSync` + `linkedTaskIds`, without building a record per run (what the scan of
- * every command needs; one readdir per executor). Sorted.
+ * every command needs; one readdir per executor it reads). Sorted.
  */
-export function linkedTaskIdsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
+export function linkedTaskIdsSync(mesosRoot: string, lookup: LinkedLookup = {}): string[] {
   const out: string[] = [];
-  for (const e of executorDirs(mesosRoot, shard === undefined ? { linkable: true } : { linkable: true, shard })) {
+  for (const e of executorDirs(mesosRoot, { ...lookup, linkable: true })) {
     if (hasRealRun(e.runsDir)) out.push(e.executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
   }
   return [...new Set(out)].sort();
 }
 
 /** FNV-1a over the UTF-16 code units: a stable shard for a name, whatever order readdir returns. */
-function shardOf(name: string, count: number): number {
+export function shardOf(name: string, count: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return (h >>> 0) % count;
@@ -148,12 +159,13 @@ export async function detectExecutors(mesosRoot: string): Promise<ExecutorRun[]>
   return (await scanMesosRoot(mesosRoot)).executors;
 }
 
-/** Task ids whose `thermos-<task_id>` executor still has at least one real run directory. */
-export function linkedTaskIds(executors: readonly ExecutorRun[]): Set<string> {
+/** Task ids (of `only`, when given) whose `thermos-<task_id>` executor still has at least one real run directory. */
+export function linkedTaskIds(executors: readonly ExecutorRun[], only?: ReadonlySet<string>): Set<string> {
   const linked = new Set<string>();
   for (const e of executors) {
     if (e.executorId.startsWith(THERMOS_EXECUTOR_PREFIX) && e.executorId.length > THERMOS_EXECUTOR_PREFIX.length) {
-      linked.add(e.executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
+      const id = e.executorId.slice(THERMOS_EXECUTOR_PREFIX.length);
+      if (only === undefined || only.has(id)) linked.add(id);
     }
   }
   return linked;

@@ -9,7 +9,7 @@
 import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
 import type { ProcessInfo } from '../io/process-table.js';
 import type { TaskPaths } from '../io/task-sizes.js';
-import type { ExecutorShard } from '../io/executor-detector.js';
+import type { ExecutorShard, LinkedLookup } from '../io/executor-detector.js';
 import { INLINE_SLICE_MS } from '../config.js';
 import { mapBounded } from '../map-bounded.js';
 import type { InspectEntry } from '../report/inspect-report.js';
@@ -42,6 +42,8 @@ export interface LinkedExecutorsRequest {
   mesosRoot: string;
   /** This job's share of the executors; absent: all of them. */
   shard?: ExecutorShard;
+  /** Only the executors of these task ids (already this shard's share of them); absent: every one. */
+  only?: string[];
 }
 
 export interface MeasureRequest {
@@ -116,14 +118,21 @@ export async function deleteTargetsJob(batch: DeleteBatch, signal?: AbortSignal)
  * at 10,000 executors once per run, which `--workers 0` (small agents, debugging) accepts.
  */
 export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<string[]> {
-  return linkedExecutorsSync(req.mesosRoot, req.shard);
+  return linkedExecutorsSync(req.mesosRoot, lookupOf(req));
+}
+
+function lookupOf(req: LinkedExecutorsRequest): LinkedLookup {
+  const lookup: LinkedLookup = {};
+  if (req.shard !== undefined) lookup.shard = req.shard;
+  if (req.only !== undefined) lookup.only = new Set(req.only);
+  return lookup;
 }
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
 export const readFactsInWorker = async (refs: TaskRef[]): Promise<TaskFacts[]> => readFactsSync(refs);
 // A worker has no event loop to serve while it deletes: no slices.
 export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, Number.POSITIVE_INFINITY);
-export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, req.shard);
+export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, lookupOf(req));
 export const measureTasksInWorker = async (req: MeasureRequest): Promise<TaskSizes[]> =>
   (await import('./sync-jobs.js')).measureTasksSync(req.tasks, req.device === undefined ? {} : { device: req.device });
 export const inspectTasksInWorker = async (refs: TaskRef[]): Promise<InspectEntry[]> => (await import('./sync-jobs.js')).inspectTasksSync(refs);

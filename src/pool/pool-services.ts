@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { THREAD_DELETE_BATCH, type GcConfig } from '../config.js';
 import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import { ThermosGcError, errorMessage, mesosRootMissing, type ErrorRecord } from '../errors.js';
+import { shardOf, THERMOS_EXECUTOR_PREFIX } from '../io/executor-detector.js';
 import { isDirectory } from '../io/is-directory.js';
 import type { SnapshotProvider } from '../io/process-table.js';
 import type { InspectEntry } from '../report/inspect-report.js';
@@ -204,13 +205,17 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
     measureTasks,
     inspectTasks,
 
-    async linkedExecutors(): Promise<Set<string>> {
+    async linkedExecutors(of?: Iterable<string>): Promise<Set<string>> {
       // A missing work dir is not "nothing linked": that would delete every finished sandbox.
       if (!(await isDirectory(config.mesosRoot))) throw mesosRootMissing(config.mesosRoot);
       // One shard per thread: the walk reads one run dir per executor, ~70 ms at 10,000 tasks.
       const r = scanRunnerFor(listed);
       const count = Math.max(1, r.threads);
-      const shards = Array.from({ length: count }, (_, index) => r.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count } }));
+      // Each shard is sent only its own share of the ids asked about.
+      const only = of === undefined ? undefined : idsByShard(of, count);
+      const shards = Array.from({ length: count }, (_, index) =>
+        r.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count }, ...(only === undefined ? {} : { only: only[index] as string[] }) }),
+      );
       const linked = new Set<string>();
       for (const ids of await Promise.all(shards)) for (const id of ids) linked.add(id);
       return linked;
@@ -222,4 +227,11 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
 
     close: () => runner.close(),
   };
+}
+
+/** Task ids split as the walk shards their executors (`thermos-<id>`). */
+function idsByShard(ids: Iterable<string>, count: number): string[][] {
+  const out: string[][] = Array.from({ length: count }, () => []);
+  for (const id of ids) (out[count > 1 ? shardOf(THERMOS_EXECUTOR_PREFIX + id, count) : 0] as string[]).push(id);
+  return out;
 }

@@ -15,7 +15,7 @@ import { decisionStatuses, type TaskFacts, type TaskRef } from '../core/facts.js
 import { isSafeTaskId } from '../core/task-id.js';
 import { applyCheckpoint, blankFacts, checkpointErrorRecord } from '../io/checkpoint-facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
-import { linkedTaskIdsSync, type ExecutorShard } from '../io/executor-detector.js';
+import { linkedTaskIdsSync, type LinkedLookup } from '../io/executor-detector.js';
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
@@ -137,8 +137,8 @@ export function readFactsSync(refs: readonly TaskRef[]): TaskFacts[] {
   return out;
 }
 
-/** The linked executors' task ids (the detector's own walk and id rule), for one shard or all. */
-export function linkedExecutorsSync(mesosRoot: string, shard?: ExecutorShard): string[] {
-  return linkedTaskIdsSync(mesosRoot, shard);
+/** The linked executors' task ids (the detector's own walk and id rule), for one shard or all, of some tasks or all. */
+export function linkedExecutorsSync(mesosRoot: string, lookup: LinkedLookup = {}): string[] {
+  return linkedTaskIdsSync(mesosRoot, lookup);
 }
 

@@ -140,10 +140,10 @@ export function createLocalServices(opts: LocalServicesOptions): GcServices {
 
     readFacts,
 
-    async linkedExecutors(): Promise<Set<string>> {
+    async linkedExecutors(of?: Iterable<string>): Promise<Set<string>> {
       const scan = await scanMesosRoot(config.mesosRoot);
       if (!scan.rootExists) throw mesosRootMissing(config.mesosRoot);
-      return linkedTaskIds(scan.executors);
+      return linkedTaskIds(scan.executors, of === undefined ? undefined : new Set(of));
     },
 
     killTask: async (ref: TaskRef, mode: KillMode): Promise<KillOutcome> => (await killTasks([ref], mode))[0] as KillOutcome,

@@ -71,10 +71,11 @@ export interface GcServices {
   /** Reads the runner checkpoint of each task; never rejects for a bad checkpoint (sets `error`). */
   readFacts(refs: readonly TaskRef[]): Promise<TaskFacts[]>;
   /**
-   * Task ids whose thermos- executor still has a real run directory. Rejects (ERR_MESOS_ROOT_MISSING)
-   * when the Mesos work dir does not exist: which executors are linked is then unknown, never "none".
+   * Task ids whose thermos- executor still has a real run directory: of the ids `of` when given
+   * (only their executors are read), else of every executor. Rejects (ERR_MESOS_ROOT_MISSING) when
+   * the Mesos work dir does not exist: which executors are linked is then unknown, never "none".
    */
-  linkedExecutors(): Promise<Set<string>>;
+  linkedExecutors(of?: Iterable<string>): Promise<Set<string>>;
   /** Kills or loses one task; never rejects: a failure comes back as `ok: false`. */
   killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome>;
   /** Kills or loses a batch of tasks with one process snapshot, in order; never rejects. */

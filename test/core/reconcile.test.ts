@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskFacts } from '../../src/core/facts.js';
 import { checkKillBudget } from '../../src/core/kill-budget.js';
-import { deletedTasksToReport, planGarbageCollection, reconcile, type ReconcilePlan } from '../../src/core/reconcile.js';
+import { Reconciliation, deletedTasksToReport, isInSyncActive, planGarbageCollection, reconcile, type ReconcilePlan } from '../../src/core/reconcile.js';
 import { ScheduleStatus, TaskState } from '../../src/core/states.js';
 
 const MIN = 60_000;
@@ -110,6 +110,47 @@ describe('reconcile: the table of domain.md §6', () => {
     f.statuses[1] = { state: 99, timestampMs: START - MIN };
     const plan = reconcile({ retained: new Map([['t1', S.RUNNING]]), facts: new Map([['t1', f]]), startMs: START, minimumKillAgeMs: KILL_AGE, killBudget: 1 });
     expect(plan.updates).toEqual([expect.objectContaining({ taskId: 't1', scheduleStatus: S.SANDBOX_DELETED, mesosState: 'TASK_LOST', message: FINISH })]);
+  });
+});
+
+describe('in-sync active tasks: decided without their facts', () => {
+  it('isInSyncActive holds for active tasks listed as active or starting, and nothing else', () => {
+    for (const sched of [...LIVE, ...STARTING]) {
+      expect(isInSyncActive('active', sched)).toBe(true);
+      expect(isInSyncActive('finished', sched)).toBe(false);
+    }
+    for (const sched of TERMINAL) expect(isInSyncActive('active', sched)).toBe(false);
+    expect(isInSyncActive('active', undefined)).toBe(false);
+  });
+
+  it('whatever their checkpoints say, the table leaves them alone: the plan is the same without their facts', () => {
+    const retained = new Map<string, number>([['live', S.RUNNING], ['starting', S.STARTING], ['broken', S.RUNNING], ['done', S.RUNNING], ['stray', S.KILLED]]);
+    const all = new Map<string, TaskFacts>([
+      ['live', facts('live', 'active', { ageMs: 600 * MIN })],
+      ['starting', facts('starting', 'active', { ageMs: MIN, mtimeAgeMs: 600 * MIN })],
+      ['broken', facts('broken', 'active-unreplayable', { mtimeAgeMs: 600 * MIN })],
+      ['done', facts('done', 'finished-SUCCESS')],
+      ['stray', facts('stray', 'active')],
+    ]);
+    const opts = { retained, startMs: START, minimumKillAgeMs: KILL_AGE, killBudget: 1 };
+    const full = reconcile({ ...opts, facts: all });
+    const r = new Reconciliation(opts);
+    for (const [id, f] of all) {
+      if (isInSyncActive(f.state, retained.get(id))) r.decideInSyncActive(id);
+      else r.decideLocal(f, id);
+    }
+    const partial = r.finish((id) => all.has(id));
+    const noUnreplayable = (p: ReconcilePlan) => ({ ...p, noAction: p.noAction.map((i) => ({ ...i, unreplayable: false })) });
+    // Not read is not known to be unreadable: only that flag of 'broken' differs.
+    expect(noUnreplayable(partial)).toEqual(noUnreplayable(full));
+    expect(partial.noAction.filter((i) => i.reason === 'in-sync').map((i) => i.taskId).sort()).toEqual(['broken', 'live', 'starting']);
+    expect(partial.terminate.map((i) => i.taskId)).toEqual(['stray']);
+  });
+
+  it('refuses a task that is not listed as active or starting', () => {
+    const r = new Reconciliation({ retained: new Map([['t', S.KILLED]]), startMs: START, minimumKillAgeMs: KILL_AGE, killBudget: 1 });
+    expect(() => r.decideInSyncActive('t')).toThrow(/not listed as active or starting/);
+    expect(() => r.decideInSyncActive('absent')).toThrow(/not listed as active or starting/);
   });
 });
 

@@ -45,8 +45,13 @@ export class FakeServices implements GcServices {
     });
   }
 
-  async linkedExecutors(): Promise<Set<string>> {
-    return new Set(this.linked);
+  /** Ids each linkedExecutors call asked about (undefined: every executor). */
+  readonly linkedAsked: Array<string[] | undefined> = [];
+
+  async linkedExecutors(of?: Iterable<string>): Promise<Set<string>> {
+    const asked = of === undefined ? undefined : [...of];
+    this.linkedAsked.push(asked);
+    return asked === undefined ? new Set(this.linked) : new Set(asked.filter((id) => this.linked.has(id)));
   }
 
   async killTask(ref: TaskRef, mode: KillMode): Promise<KillOutcome> {

@@ -48,6 +48,14 @@ describe('runGc over scripted services', () => {
     expect(metrics.toJSON()).toMatchObject({ gc_runs: 1, kills: 1, tasks_deleted: 1, bytes_reclaimed: 100 });
   });
 
+  it('looks up the links of the tasks still on disk after the kills, not of every executor', async () => {
+    const clock = new FakeClock();
+    const s = new FakeServices().add(task(clock, 'stray', 'active')).add(task(clock, 'keep', 'active')).add(task(clock, 'done', 'finished'));
+    s.linked.add('keep').add('elsewhere');
+    await gc(s, clock, { stray: S.KILLED, keep: S.RUNNING, done: S.FINISHED });
+    expect(s.linkedAsked.map((ids) => (ids === undefined ? undefined : [...ids].sort()))).toEqual([['done', 'keep', 'stray']]);
+  });
+
   it('a failed kill deletes the task only when its checkpoint is stale', async () => {
     const clock = new FakeClock();
     const s = new FakeServices().add(task(clock, 'stale', 'active')).add(task(clock, 'fresh', 'active', { mtimeAgeMs: MIN }));

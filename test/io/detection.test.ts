@@ -133,8 +133,15 @@ describe('detectExecutors / linkedExecutors', () => {
     const expected = [...(await linkedExecutors(mesos))].sort();
     expect(expected).toEqual(['live', 'two-runs', 'via-link']);
     expect(linkedTaskIdsSync(mesos)).toEqual(expected);
-    const sharded = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(mesos, { index, count: 3 }));
+    const sharded = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(mesos, { shard: { index, count: 3 } }));
     expect(sharded.sort()).toEqual(expected);
+    // Asked about some ids: the linked ones among them, whether linked through a link or not.
+    const only = new Set(['via-link', 'two-runs', 'dangling', 'file-run', 'not-here']);
+    expect(linkedTaskIdsSync(mesos, { only })).toEqual(['two-runs', 'via-link']);
+    expect([...(await linkedExecutors(mesos))].filter((id) => only.has(id)).sort()).toEqual(['two-runs', 'via-link']);
+    expect(linkedTaskIdsSync(mesos, { only: new Set() })).toEqual([]);
+    const shardedOnly = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(mesos, { only, shard: { index, count: 3 } }));
+    expect(shardedOnly.sort()).toEqual(['two-runs', 'via-link']);
   });
 
   it('a missing work dir is empty, and says so', async () => {

@@ -78,7 +78,7 @@ describe(`a full GC run on a ${TASKS}-task agent`, () => {
     dirs.push(base);
     const opts = { tasks: TASKS, filesPerSandbox: 2, fileBytes: 16 };
     const [a, b] = await Promise.all(dirs.slice(0, 2).map((d) => agentIn(d, opts)));
-    predicted = planOutput(await scanForPlan(configFor(a!)), a!.retained, NOW_MS, configFor(a!)).output;
+    predicted = planOutput(await scanForPlan(configFor(a!), a!.retained), a!.retained, NOW_MS, configFor(a!)).output;
     inline = await runOnce(a!, 0);
     pooled = await runOnce(b!, WORKERS);
   }, 300_000);

@@ -38,6 +38,19 @@ describe('scanOnThisThread and startThreadsFor', () => {
     expect(pooled.runner.stats.messages).toBeGreaterThan(0);
   });
 
+  it('looks up the links of the ids asked about only, the same on this thread and sharded over the pool', async () => {
+    const all = [...(await here.linkedExecutors())].sort();
+    expect(all.length).toBeGreaterThan(4);
+    // Half the linked ids, an unlinked local task, and an id with no executor at all.
+    const { refs } = await here.listTasks([agent.checkpointRoot]);
+    const unlinked = refs.map((r) => r.taskId).find((id) => !all.includes(id)) as string;
+    const asked = [...all.filter((_, i) => i % 2 === 0), unlinked, 'no-such-task'];
+    const expected = all.filter((_, i) => i % 2 === 0);
+    expect([...(await here.linkedExecutors(asked))].sort()).toEqual(expected);
+    expect([...(await pooled.linkedExecutors(asked))].sort()).toEqual(expected);
+    expect((await pooled.linkedExecutors([])).size).toBe(0);
+  });
+
   it('starts the threads only for more than one batch, and deletes on them', async () => {
     here.startThreadsFor(32);
     expect((here.runner as LazyPool).isStarted).toBe(false);

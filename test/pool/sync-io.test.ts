@@ -85,7 +85,7 @@ describe('worker-side sync readers', () => {
     expect(linkedExecutorsSync(agent.mesosRoot)).toEqual(expected);
     // Sharded across threads, the shards are disjoint and their union is the same set.
     for (const count of [2, 3, 7]) {
-      const shards = Array.from({ length: count }, (_, index) => linkedExecutorsSync(agent.mesosRoot, { index, count }));
+      const shards = Array.from({ length: count }, (_, index) => linkedExecutorsSync(agent.mesosRoot, { shard: { index, count } }));
       expect(shards.flat().sort()).toEqual(expected);
       expect(shards.every((s) => s.length < expected.length)).toBe(true);
     }

@@ -135,7 +135,7 @@ describe('GC safety properties over random agents', () => {
           try {
             const { a } = b;
             const before = await Promise.all(b.ids.map((_, i) => filesOf(b, i)));
-            const planned = planOutput(await scanForPlan(a.config), b.retained, a.startMs, a.config).output;
+            const planned = planOutput(await scanForPlan(a.config, b.retained), b.retained, a.startMs, a.config).output;
 
             const first = await gc(a, b.retained);
             const r = first.report;

@@ -8,7 +8,8 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanForPlan, type PlanOutput, type PlanScan } from '../../src/cli/plan.js';
+import { planOutput, scanForPlan, type PlanOutput, type PlanScan } from '../../src/cli/plan.js';
+import { isInSyncActive } from '../../src/core/reconcile.js';
 import { defaultConfig } from '../../src/config.js';
 import { MAX_RECORD_BYTES, frameLengthAt } from '../../src/core/checkpoint/recordio.js';
 import { replayTaskSummary } from '../../src/core/checkpoint/replay.js';
@@ -413,6 +414,19 @@ describe.each(PRESETS)('preset %s', (preset) => {
         expect(f?.sandbox).toBe(a.sandboxes.get(id));
       }
     }
+  });
+
+  it("plan's output, reading only what its decisions read, is the plan over every task's facts and every link", async () => {
+    expect(scan.inSyncActive).toEqual([]);
+    const config = { ...defaultConfig(), checkpointRoots: a.checkpointRoots, mesosRoot: a.mesosRoot, sandboxRoots: [a.sandboxRoot], workers: 0 };
+    expect(planOutput(scan, a.retained, NOW_MS, config).output).toEqual(plan);
+    const partial = await scanForPlan(config, a.retained);
+    const inSync = localIds(a).filter((id) => a.taskIds.active.includes(id) && isInSyncActive('active', a.retained.get(id)));
+    expect(inSync.length).toBeGreaterThan(0);
+    expect([...partial.inSyncActive].sort()).toEqual(inSync.sort());
+    for (const id of inSync) expect(partial.facts.has(id)).toBe(false);
+    expect(partial.facts.size + partial.inSyncActive.length).toBe(scan.facts.size);
+    expect([...partial.linked].every((id) => !partial.inSyncActive.includes(id))).toBe(true);
   });
 
   it('plans every task by the table: a damaged checkpoint has no states, so it is never killed or reported, only deleted as stale', () => {
