@@ -121,7 +121,7 @@ function summary(plan: ReconcilePlan, out: PlanOutput, scan: PlanScan): string {
   for (const f of scan.facts.values()) if (f.state === 'active') active++;
   const local = scan.facts.size + scan.inSyncActive.length;
   const lines = [
-    `local tasks: ${active} active, ${local - active} finished; linked executors (of tasks a kill or finish leaves to delete): ${scan.linked.size}`,
+    `local tasks: ${active} active, ${local - active} finished; linked executors (of the tasks that may be deleted): ${scan.linked.size}`,
     `terminate ${out.terminate.length}, local gc ${out.local_gc.length}, remote gc ${out.remote_gc.length}, updates ${Object.keys(out.updates).length}, garbage collect ${out.garbage_collect.length}, reported deleted ${out.deleted_tasks.length}`,
   ];
   if (plan.killBudgetExceeded !== undefined) lines.push(describeKillBudgetExceeded(plan.killBudgetExceeded));
