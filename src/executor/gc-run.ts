@@ -156,9 +156,6 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
   // Rescan: the kills moved tasks to finished. The path facts are updated in place (a killed
   // task's file is now under finished/): no second copy of them for the deletion.
   const after = await services.listTasks(roots);
-  // Only the executors of tasks still here: the deletion reads the finished ones' links, the
-  // warning below the active ones'.
-  const linked = await linkedOrUnknown(services, log, after.refs.map((r) => r.taskId));
   const finishedAfter = new Set<string>();
   const presentAfter = new Set<string>();
   const missing: TaskRef[] = [];
@@ -173,10 +170,15 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
     const id = f?.taskId ?? ref.taskId;
     presentAfter.add(id);
     if (ref.state === 'finished') finishedAfter.add(id);
-    else if (linked !== undefined && !linked.has(id)) repeats.warn(log, id, { taskId: id }, 'active task had its executor sandbox pulled');
     // Facts for tasks that appeared between the scans (finished meanwhile, say) are read below.
     if (f === undefined) missing.push(ref);
     else if (f.state !== ref.state) f.state = ref.state;
+  }
+  // Only the executors of tasks still here: the deletion reads the finished ones' links, the
+  // warning the active ones'.
+  const linked = await linkedOrUnknown(services, log, presentAfter);
+  if (linked !== undefined) {
+    for (const id of presentAfter) if (!finishedAfter.has(id) && !linked.has(id)) repeats.warn(log, id, { taskId: id }, 'active task had its executor sandbox pulled');
   }
   // Links unknown: collect only what reconciliation marked, never (finished - linked).
   const gcPlan = planGarbageCollection({
@@ -284,7 +286,7 @@ export async function runGc(input: GcRunInput, deps: GcRunDeps): Promise<GcRunRe
 }
 
 /** The linked executors, or undefined (logged) when they cannot be known. */
-async function linkedOrUnknown(services: GcServices, log: Logger, of: readonly string[]): Promise<Set<string> | undefined> {
+async function linkedOrUnknown(services: GcServices, log: Logger, of: ReadonlySet<string>): Promise<Set<string> | undefined> {
   try {
     return await services.linkedExecutors(of);
   } catch (err) {

@@ -42,8 +42,8 @@ export interface LinkedExecutorsRequest {
   mesosRoot: string;
   /** This job's share of the executors; absent: all of them. */
   shard?: ExecutorShard;
-  /** Only the executors of these task ids (already this shard's share of them); absent: every one. */
-  only?: string[];
+  /** Only the executors of these task ids (this shard's share of them; a Set clones to a worker as one); absent: every one. */
+  only?: ReadonlySet<string>;
 }
 
 export interface MeasureRequest {
@@ -124,7 +124,7 @@ export async function linkedExecutorsJob(req: LinkedExecutorsRequest): Promise<s
 function lookupOf(req: LinkedExecutorsRequest): LinkedLookup {
   const lookup: LinkedLookup = {};
   if (req.shard !== undefined) lookup.shard = req.shard;
-  if (req.only !== undefined) lookup.only = new Set(req.only);
+  if (req.only !== undefined) lookup.only = req.only;
   return lookup;
 }
 

@@ -211,10 +211,10 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
       // One shard per thread: the walk reads one run dir per executor, ~70 ms at 10,000 tasks.
       const r = scanRunnerFor(listed);
       const count = Math.max(1, r.threads);
-      // Each shard is sent only its own share of the ids asked about.
+      // Each shard is sent only its own share of the ids asked about; inline, a Set given is used as it is.
       const only = of === undefined ? undefined : idsByShard(of, count);
       const shards = Array.from({ length: count }, (_, index) =>
-        r.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count }, ...(only === undefined ? {} : { only: only[index] as string[] }) }),
+        r.run('linkedExecutors', { mesosRoot: config.mesosRoot, shard: { index, count }, ...(only === undefined ? {} : { only: only[index] as ReadonlySet<string> }) }),
       );
       const linked = new Set<string>();
       for (const ids of await Promise.all(shards)) for (const id of ids) linked.add(id);
@@ -229,9 +229,10 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
   };
 }
 
-/** Task ids split as the walk shards their executors (`thermos-<id>`). */
-function idsByShard(ids: Iterable<string>, count: number): string[][] {
-  const out: string[][] = Array.from({ length: count }, () => []);
-  for (const id of ids) (out[count > 1 ? shardOf(THERMOS_EXECUTOR_PREFIX + id, count) : 0] as string[]).push(id);
+/** Task ids split as the walk shards their executors (`thermos-<id>`); one shard takes a Set as it is. */
+function idsByShard(ids: Iterable<string>, count: number): Array<ReadonlySet<string>> {
+  if (count <= 1) return [ids instanceof Set ? (ids as ReadonlySet<string>) : new Set(ids)];
+  const out: Array<Set<string>> = Array.from({ length: count }, () => new Set());
+  for (const id of ids) out[shardOf(THERMOS_EXECUTOR_PREFIX + id, count)]?.add(id);
   return out;
 }
