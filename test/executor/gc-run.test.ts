@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordingLogger } from '../reliability/agent-fixture.js';
 import type { StatusFact, TaskFacts } from '../../src/core/facts.js';
 import { decodeSchedulerMessageDeletedTasks } from '../../src/core/aurora-messages.js';
 import { ScheduleStatus, TaskState } from '../../src/core/states.js';
@@ -54,6 +55,20 @@ describe('runGc over scripted services', () => {
     s.linked.add('keep').add('elsewhere');
     await gc(s, clock, { stray: S.KILLED, keep: S.RUNNING, done: S.FINISHED });
     expect(s.linkedAsked.map((ids) => (ids === undefined ? undefined : [...ids].sort()))).toEqual([['done', 'keep', 'stray']]);
+  });
+
+  it('warns about an active task still on disk whose executor Mesos no longer keeps, and only about it', async () => {
+    const clock = new FakeClock();
+    const s = new FakeServices().add(task(clock, 'pulled', 'active')).add(task(clock, 'kept', 'active')).add(task(clock, 'done', 'finished'));
+    s.linked.add('kept');
+    const { logger, lines } = recordingLogger();
+    const config = { ...defaultConfig(), checkpointRoots: ['/ckpt'] };
+    await runGc(
+      { gcTaskId: 'gc-1', retained: new Map([['pulled', S.RUNNING], ['kept', S.RUNNING], ['done', S.FINISHED]]), startMs: clock.now() },
+      { services: s, driver: new RecordingDriver(), clock, config, logger, metrics: new GcMetrics() },
+    );
+    const pulled = lines.filter((l) => /executor sandbox pulled/.test(l.msg));
+    expect(pulled.map((l) => l.taskId)).toEqual(['pulled']);
   });
 
   it('a failed kill deletes the task only when its checkpoint is stale', async () => {
