@@ -162,9 +162,9 @@ async function collect(opts: CollectOptions, services: PooledServices, io: CliIo
   const nowMs = Date.now();
   const listing = await services.listTasks(config.checkpointRoots);
   // The threads boot on other cores while this one scans; only finished tasks can be deleted.
-  const finishedIds: string[] = [];
-  for (const ref of listing.refs) if (ref.state === 'finished') finishedIds.push(ref.taskId);
-  services.startThreadsFor(finishedIds.length);
+  const finishedIds = new Set<string>();
+  for (const ref of listing.refs) if (ref.state === 'finished') finishedIds.add(ref.taskId);
+  services.startThreadsFor(finishedIds.size);
   // Links are read for finished tasks only: an active one is refused before its link matters.
   const [allFacts, linked] = await Promise.all([services.readFacts(listing.refs), services.linkedExecutors(finishedIds)]);
   const refused: Record<string, string> = {};

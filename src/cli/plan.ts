@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
-import { Reconciliation, describePlanItem, planGarbageCollection, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
+import { describePlanItem, planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
 import { describeKillBudgetExceeded } from '../core/kill-budget.js';
 import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
 import { UsageError, errorMessage } from '../errors.js';
@@ -85,11 +85,14 @@ export function planOutput(
   startMs: number,
   config: Pick<GcConfig, 'minimumKillAgeMs' | 'killBudget'>,
 ): { plan: ReconcilePlan; output: PlanOutput } {
-  const r = new Reconciliation({ retained, startMs, minimumKillAgeMs: config.minimumKillAgeMs, killBudget: config.killBudget });
-  scan.facts.forEach((f, taskId) => r.decideLocal(f, taskId));
-  const inSync = new Set(scan.inSyncActive);
-  for (const taskId of inSync) r.decideInSyncActive(taskId);
-  const plan = r.finish((taskId) => scan.facts.has(taskId) || inSync.has(taskId));
+  const plan = reconcile({
+    retained,
+    facts: scan.facts,
+    inSyncActive: scan.inSyncActive,
+    startMs,
+    minimumKillAgeMs: config.minimumKillAgeMs,
+    killBudget: config.killBudget,
+  });
   const finished = new Set<string>();
   for (const f of scan.facts.values()) if (f.state === 'finished') finished.add(f.taskId);
   for (const t of plan.terminate) finished.add(t.taskId);

@@ -38,15 +38,21 @@ export async function scanRoots(
   }
   let refs = listing.refs;
   const inSyncActive: string[] = [];
+  // With a map: the ids whose links the plan reads (undefined: every executor's).
+  let asked: Set<string> | undefined;
   if (retained !== undefined) {
     refs = [];
+    asked = new Set();
     for (const ref of listing.refs) {
       if (isInSyncActive(ref.state, retained.get(ref.taskId))) inSyncActive.push(ref.taskId);
-      else refs.push(ref);
+      else {
+        refs.push(ref);
+        asked.add(ref.taskId);
+      }
     }
   }
   // The Mesos walk and the checkpoint reads share the threads.
-  const linkedP = services.linkedExecutors(retained === undefined ? undefined : refs.map((r) => r.taskId)).catch((err: unknown) => {
+  const linkedP = services.linkedExecutors(asked).catch((err: unknown) => {
     if (err instanceof ThermosGcError && err.code === 'ERR_MESOS_ROOT_MISSING') throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
     throw err;
   });

@@ -73,8 +73,10 @@ export interface ReconcilePlan {
 export interface ReconcileInput {
   /** The scheduler's map: task id → ScheduleStatus. */
   retained: ReadonlyMap<string, number>;
-  /** Every local task (active or finished), by id. */
+  /** Every local task (active or finished) whose checkpoint was read, by id. */
   facts: ReadonlyMap<string, TaskFacts>;
+  /** Local tasks decided without their facts (`isInSyncActive`: `plan` does not read them). */
+  inSyncActive?: readonly string[];
   /** When the GC task was received (epoch ms). */
   startMs: number;
   minimumKillAgeMs: number;
@@ -132,10 +134,12 @@ export function isInSyncActive(state: LocalState, scheduleStatus: number | undef
 export function reconcile(input: ReconcileInput): ReconcilePlan {
   const r = new Reconciliation(input);
   input.facts.forEach((f, taskId) => r.decideLocal(f, taskId));
-  return r.finish((taskId) => input.facts.has(taskId));
+  const inSync = new Set(input.inSyncActive);
+  for (const taskId of inSync) r.decideInSyncActive(taskId);
+  return r.finish((taskId) => input.facts.has(taskId) || inSync.has(taskId));
 }
 
-export interface ReconciliationOptions extends Omit<ReconcileInput, 'facts'> {
+export interface ReconciliationOptions extends Omit<ReconcileInput, 'facts' | 'inSyncActive'> {
   /**
    * Receives each decision that leads to no action instead of `plan.noAction` (a GC run logs them
    * and keeps none: at 100,000 tasks they would be most of its memory).

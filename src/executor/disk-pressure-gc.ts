@@ -116,7 +116,9 @@ export async function runDiskPressureGc(deps: DiskPressureDeps): Promise<DiskPre
   const listing = await deps.services.listTasks(config.checkpointRoots);
   const facts = await deps.services.readFacts(listing.refs);
   // Only finished tasks can be selected (an active one is skipped before its link is read).
-  const linked = await deps.services.linkedExecutors(facts.filter((f) => f.state === 'finished').map((f) => f.taskId));
+  const finishedIds = new Set<string>();
+  for (const f of facts) if (f.state === 'finished') finishedIds.add(f.taskId);
+  const linked = await deps.services.linkedExecutors(finishedIds);
   const gone = new Set<string>();
 
   for (const s of pressed) {
