@@ -90,6 +90,35 @@ interface ExecutorDir {
 }
 
 /**
+ * Subdirectories of a directory by its link count (2 + subdirectories on ext4, xfs and tmpfs);
+ * undefined where the count says nothing (btrfs, ext4 past 65,000, an unreadable dir).
+ */
+function subdirCount(dir: string): number | undefined {
+  try {
+    const n = statSync(dir).nlink;
+    return n > 2 ? n - 2 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The executor names of `only`'s ids to look up in `executors` by name instead of listing it: when
+ * the dir holds at least as many executors as ids are asked (a week of Mesos history holds one
+ * per task), naming them skips a readdir of every entry. Undefined: list it. Either way the same
+ * executors are found: a name that is not there (or not a directory) fails its runs/ readdir,
+ * as a listed file would have been skipped. Only names a readdir could return are tried.
+ */
+function probedNames(executors: string, only: ReadonlySet<string> | undefined): string[] | undefined {
+  if (only === undefined) return undefined;
+  const count = subdirCount(executors);
+  if (count === undefined || count < only.size) return undefined;
+  const names: string[] = [];
+  for (const id of only) if (id !== '' && !id.includes('/') && !id.includes('\0')) names.push(THERMOS_EXECUTOR_PREFIX + id);
+  return names;
+}
+
+/**
  * The executor directories under `slaves/*\/frameworks/*\/executors/*`, one plain readdir per
  * level: the one walk both the linked-ids scan and the run listing use, with their filters.
  */
@@ -99,7 +128,7 @@ function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boole
     const frameworks = path.join(slaves, agentId, 'frameworks');
     for (const frameworkId of subdirs(frameworks)) {
       const executors = path.join(frameworks, frameworkId, 'executors');
-      for (const executorId of subdirs(executors)) {
+      for (const executorId of (opts.linkable === true ? probedNames(executors, opts.only) : undefined) ?? subdirs(executors)) {
         if (opts.linkable === true && (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length)) continue;
         if (opts.thermosOnly === true && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
         if (opts.only !== undefined && !opts.only.has(executorId.slice(THERMOS_EXECUTOR_PREFIX.length))) continue;

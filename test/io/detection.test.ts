@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,37 @@ describe('detectExecutors / linkedExecutors', () => {
     expect(linkedTaskIdsSync(mesos, { only: new Set() })).toEqual([]);
     const shardedOnly = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(mesos, { only, shard: { index, count: 3 } }));
     expect(shardedOnly.sort()).toEqual(['two-runs', 'via-link']);
+  });
+
+  it('asked about fewer ids than a framework holds executors, looks them up by name and finds what the listing finds', async () => {
+    const root = path.join(base, 'probed');
+    const executors = path.join(root, 'slaves/S0/frameworks/F0/executors');
+    const run = async (id: string, ...runs: string[]): Promise<void> => {
+      await mkdir(path.join(executors, id, 'runs'), { recursive: true });
+      for (const r of runs) await mkdir(path.join(executors, id, 'runs', r), { recursive: true });
+    };
+    await run('thermos-live', 'R1');
+    await run('thermos-history');
+    await symlink('R0', path.join(executors, 'thermos-history/runs/latest'));
+    await run('thermos-only-latest-dir', 'latest');
+    await run('thermos-x');
+    await run('thermos-.', 'R1');
+    for (let i = 0; i < 8; i++) await run(`thermos-filler-${i}`, 'R1');
+    // An executor dir reached through a link counts; a file of that name does not.
+    await mkdir(path.join(base, 'elsewhere-executor/runs/R1'), { recursive: true });
+    await symlink(path.join(base, 'elsewhere-executor'), path.join(executors, 'thermos-via-link'));
+    await writeFile(path.join(executors, 'thermos-a-file'), '');
+    // The same id under a second framework (too few executors there to look up by name).
+    await mkdir(path.join(root, 'slaves/S0/frameworks/F1/executors/thermos-history/runs/R2'), { recursive: true });
+    const only = new Set(['live', 'history', 'only-latest-dir', 'via-link', 'a-file', 'absent', '.', '', 'x/../thermos-live', 'x/../../../F1/executors/thermos-history']);
+    // The path this exercises: the link count says F0 holds at least as many executors as asked.
+    const { nlink } = await stat(executors);
+    expect(nlink - 2).toBeGreaterThanOrEqual(only.size);
+    const listed = [...(await linkedExecutors(root))].filter((id) => only.has(id)).sort();
+    expect(listed).toEqual(['.', 'history', 'live', 'via-link']);
+    expect(linkedTaskIdsSync(root, { only })).toEqual(listed);
+    const sharded = [0, 1, 2].flatMap((index) => linkedTaskIdsSync(root, { only, shard: { index, count: 3 } }));
+    expect(sharded.sort()).toEqual(listed);
   });
 
   it('a missing work dir is empty, and says so', async () => {
