@@ -4,7 +4,7 @@ import { tuneHeap } from '../dist/src/heap-tuning.js';
 
 // Before anything else allocates: see src/heap-tuning.ts.
 tuneHeap();
-const { main } = await import('../dist/src/cli/main.js');
+const { main, EXITS_WHEN_DONE } = await import('../dist/src/cli/main.js');
 
 // `thermos-gc inspect | head`: a reader that went away is not an error of ours.
 process.stdout.on('error', (err) => {
@@ -12,9 +12,11 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
+    if (EXITS_WHEN_DONE.has(argv[0] ?? '')) process.exit(code);
   },
   (err) => {
     process.stderr.write(`thermos-gc: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

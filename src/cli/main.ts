@@ -12,6 +12,13 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: './demo.js', summary: 'run the executor against a simulated dense agent' },
 };
 
+/**
+ * Commands that have written all they will once `main` returns (stdout and stderr are synchronous
+ * for files, pipes and terminals on Linux; no log destination of their own): the entry point
+ * exits at once instead of tearing the heap down page by page (~12 ms of a 10,000-task `plan`).
+ */
+export const EXITS_WHEN_DONE: ReadonlySet<string> = new Set(['plan', 'inspect']);
+
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return `usage: thermos-gc <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nthermos-gc <command> --help for a command's options\n`;

@@ -2,17 +2,18 @@
 // side effects (nothing is killed, deleted or sent). Scans through the same services as a run
 // (the pool, or inline with `--workers 0`), and applies the same pure decisions, assuming every
 // kill and deletion succeeds.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compileConfig, configParseArgsOptions, rawConfigFromParsed, type GcConfig } from '../config.js';
 import { describePlanItem, planGarbageCollection, reconcile, type PlanItem, type ReconcilePlan } from '../core/reconcile.js';
+import type { FactsReading } from '../core/facts.js';
 import { describeKillBudgetExceeded } from '../core/kill-budget.js';
 import { parseScheduleStatus, scheduleStatusName } from '../core/states.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { quietLogger } from '../services/quiet-logger.js';
 import { createServices } from '../pool/pool-services.js';
 import { oneShotScanConfig, type CliIo } from './io.js';
-import { scanRoots, type PlanScan } from './scan-roots.js';
+import { FOR_RECONCILE, scanRoots, type PlanScan } from './scan-roots.js';
 
 const HELP = `usage: thermos-gc plan --checkpoint-root DIR [--checkpoint-root DIR ...] --mesos-root DIR
                        --retained FILE|- [--now EPOCH_S] [--minimum-kill-age DUR] [--json]
@@ -64,15 +65,19 @@ export function parseRetainedJson(text: string, source: string): Map<string, num
 
 export type { PlanScan } from './scan-roots.js';
 
+/** Nothing is deleted: the decisions' facts only, not the paths a deletion would need. */
+const PLAN_READING: FactsReading = Object.freeze({ ...FOR_RECONCILE, withoutPaths: true });
+
 /**
  * Reads what the plan of the scheduler's map `retained` reads: the local tasks' facts and the
  * linked executors, less what in-sync active tasks would need (scan-roots.ts); without a map,
- * every task's. A missing root is a usage error.
+ * every task's. A missing root is a usage error. `reading`: what of each checkpoint (default: no
+ * paths; FOR_RECONCILE for the facts a GC run's scan has).
  */
-export async function scanForPlan(config: GcConfig, retained?: ReadonlyMap<string, number>): Promise<PlanScan> {
+export async function scanForPlan(config: GcConfig, retained?: ReadonlyMap<string, number>, reading: FactsReading = PLAN_READING): Promise<PlanScan> {
   const services = createServices(config, quietLogger());
   try {
-    return await scanRoots(services, config, retained);
+    return await scanRoots(services, config, retained, reading);
   } finally {
     await services.close();
   }
@@ -176,7 +181,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // Touch nothing before the inputs are known to be valid.
   let text: string;
   try {
-    text = retainedArg === '-' ? await readAll(io.stdin) : await readFile(retainedArg, 'utf8');
+    // One read (fs/promises took four round trips of the thread pool for a 1 MB map): nothing else runs yet.
+    text = retainedArg === '-' ? await readAll(io.stdin) : readFileSync(retainedArg, 'utf8');
   } catch (err) {
     throw new UsageError(`--retained ${retainedArg}: ${errorMessage(err)}`);
   }

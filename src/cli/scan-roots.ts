@@ -2,7 +2,7 @@
 // runner checkpoints and walk the Mesos work dir, through the services every command uses. A
 // missing root is a usage error naming it.
 import type { GcConfig } from '../config.js';
-import type { TaskFacts } from '../core/facts.js';
+import type { FactsReading, TaskFacts } from '../core/facts.js';
 import { isInSyncActive } from '../core/reconcile.js';
 import { ThermosGcError, UsageError } from '../errors.js';
 import type { GcServices } from '../services/services.js';
@@ -19,15 +19,20 @@ export interface PlanScan {
   linked: Set<string>;
 }
 
+/** What a scan for reconciliation reads (a GC run's scan reads as much): mtimes where decisive. */
+export const FOR_RECONCILE: FactsReading = Object.freeze({ mtimeForReconcile: true });
+
 /**
  * Reads the local tasks' facts and the linked executors with `services` (left open). Given the
  * scheduler's map, only what the plan's decisions read: not the checkpoints or the executor links
  * of tasks `isInSyncActive` (a steady agent's running tasks, ~30% of one); without it, everything.
+ * `reading` says what of each checkpoint (default: what a GC run's scan reads, as `tune` times it).
  */
 export async function scanRoots(
   services: Pick<GcServices, 'listTasks' | 'readFacts' | 'linkedExecutors'>,
   config: Pick<GcConfig, 'checkpointRoots' | 'mesosRoot'>,
   retained?: ReadonlyMap<string, number>,
+  reading: FactsReading = FOR_RECONCILE,
 ): Promise<PlanScan> {
   let listing;
   try {
@@ -56,7 +61,7 @@ export async function scanRoots(
     if (err instanceof ThermosGcError && err.code === 'ERR_MESOS_ROOT_MISSING') throw new UsageError(`--mesos-root ${config.mesosRoot} is not a directory`);
     throw err;
   });
-  const [linked, read] = await Promise.all([linkedP, services.readFacts(refs)]);
+  const [linked, read] = await Promise.all([linkedP, services.readFacts(refs, reading)]);
   const facts = new Map<string, TaskFacts>();
   for (const f of read) facts.set(f.taskId, f);
   return { facts, inSyncActive, linked };

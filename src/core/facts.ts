@@ -11,6 +11,21 @@ export interface TaskRef {
   state: LocalState;
 }
 
+/** What a scan of runner checkpoints may leave unread. */
+export interface FactsReading {
+  /**
+   * Only where reconciliation reads it (core/reconcile.ts readsRunnerMtime) is `runnerMtimeMs`
+   * read: a finished task whose checkpoint replays costs no fstat. For the scans that reconcile
+   * (`plan`, a GC run); the ones that age tasks by it (collect, disk pressure, orphans) read it.
+   */
+  mtimeForReconcile?: boolean;
+  /**
+   * Leaves out what only acting on a task reads: sandbox, log dir, user and process runs stay
+   * undefined where the checkpoint is of the plain shape (`plan`, which decides but deletes nothing).
+   */
+  withoutPaths?: boolean;
+}
+
 export interface StatusFact {
   state: number;
   timestampMs: number;

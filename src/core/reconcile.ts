@@ -109,6 +109,15 @@ export function isStale(facts: TaskFacts, startMs: number, minimumKillAgeMs: num
   return facts.runnerMtimeMs !== undefined && startMs - facts.runnerMtimeMs > minimumKillAgeMs;
 }
 
+/**
+ * Whether the table reads a local task's runner mtime (`isStale`): for an active task (not in
+ * sync, its kill may not happen) and for a checkpoint with no statuses (unreplayable). A replayed
+ * finished task is decided by its statuses alone, so a scan for reconciliation may skip its fstat.
+ */
+export function readsRunnerMtime(state: LocalState, statusCount: number): boolean {
+  return state === 'active' || statusCount === 0;
+}
+
 /** Old enough to kill: its first task status is more than the kill age before `start`. */
 export function isOldEnoughToKill(facts: TaskFacts, startMs: number, minimumKillAgeMs: number): boolean {
   const first = facts.statuses[0];

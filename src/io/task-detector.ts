@@ -1,7 +1,6 @@
 // Lists the tasks under each checkpoint root: `tasks/active/<id>` and `tasks/finished/<id>`.
 // Nothing is logged here: refusals are returned for the caller to log.
-import { readdirSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalState, TaskRef } from '../core/facts.js';
 import { unsafeComponentReason } from '../core/task-id.js';
@@ -31,9 +30,10 @@ export interface TaskDetection {
 
 const STATES: readonly LocalState[] = ['active', 'finished'];
 
-async function assertRootIsDirectory(root: string): Promise<void> {
+/** One stat of each root, on this thread (a round trip of the thread pool cost more than the call). */
+function assertRootIsDirectory(root: string): void {
   try {
-    const st = await stat(root);
+    const st = statSync(root);
     if (!st.isDirectory()) {
       throw new ThermosGcError('ERR_CONFIG', `checkpoint root ${root} is not a directory`, { path: root });
     }
@@ -66,7 +66,7 @@ function listStateDir(root: string, state: LocalState): string[] {
 
 /** One root's tasks; the same id active and finished is reported active. */
 async function detectInRoot(root: string): Promise<TaskDetection> {
-  await assertRootIsDirectory(root);
+  assertRootIsDirectory(root);
   const [active, finished] = STATES.map((s) => listStateDir(root, s));
   const tasks: TaskRef[] = [];
   const rejected: RejectedTask[] = [];

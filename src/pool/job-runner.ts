@@ -46,8 +46,8 @@ export interface JobRunner {
 /** How many items a payload carries, for error messages. */
 export function payloadItems(payload: unknown): number {
   if (Array.isArray(payload)) return payload.length;
-  const p = payload as { targets?: unknown[]; detailsFor?: unknown[]; tasks?: unknown[] };
-  return p.targets?.length ?? p.detailsFor?.length ?? p.tasks?.length ?? 0;
+  const p = payload as { refs?: unknown[]; targets?: unknown[]; detailsFor?: unknown[]; tasks?: unknown[] };
+  return p.refs?.length ?? p.targets?.length ?? p.detailsFor?.length ?? p.tasks?.length ?? 0;
 }
 
 /** Runs the jobs on the calling thread (`--workers 0`). */

@@ -6,7 +6,7 @@
 //
 // Only the scan's modules load with this one: deletion, measurement, inspect and the process
 // table are imported by the first job that needs them, so `plan` never loads the deleter.
-import { outermostPaths, type DeletionResult, type DeletionTarget, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
+import { outermostPaths, type DeletionResult, type DeletionTarget, type FactsReading, type TaskFacts, type TaskRef, type TaskSizes } from '../core/facts.js';
 import type { ProcessInfo } from '../io/process-table.js';
 import type { TaskPaths } from '../io/task-sizes.js';
 import type { ExecutorShard, LinkedLookup } from '../io/executor-detector.js';
@@ -29,7 +29,7 @@ export interface ProcessSnapshotRequest {
 
 /** The job table: name → (payload → result). Names are the worker's export names. */
 export interface JobTable {
-  readFacts: { payload: TaskRef[]; result: TaskFacts[] };
+  readFacts: { payload: ReadFactsRequest; result: TaskFacts[] };
   deleteTargets: { payload: DeleteBatch; result: DeletionResult[] };
   snapshotProcesses: { payload: ProcessSnapshotRequest; result: ProcessInfo[] };
   linkedExecutors: { payload: LinkedExecutorsRequest; result: string[] };
@@ -37,6 +37,11 @@ export interface JobTable {
   inspectTasks: { payload: TaskRef[]; result: InspectEntry[] };
 }
 export type JobName = keyof JobTable;
+
+export interface ReadFactsRequest {
+  refs: TaskRef[];
+  reading: FactsReading;
+}
 
 export interface LinkedExecutorsRequest {
   mesosRoot: string;
@@ -74,8 +79,8 @@ async function inTimeSlices<T, R>(items: readonly T[], slice: (part: T[]) => R[]
  * reads cost ~6× plain ones here (libuv's 4 threads queue them, bench "scan"); plain reads block
  * the loop at most ~10 ms before it gets a turn (a slice of 32 small files takes well under 1 ms).
  */
-export function readFactsJob(refs: TaskRef[]): Promise<TaskFacts[]> {
-  return inTimeSlices(refs, readFactsSync);
+export function readFactsJob(req: ReadFactsRequest): Promise<TaskFacts[]> {
+  return inTimeSlices(req.refs, (part) => readFactsSync(part, req.reading));
 }
 
 /** Full replays for `inspect`, in the same slices as the scan's reads. */
@@ -129,7 +134,7 @@ function lookupOf(req: LinkedExecutorsRequest): LinkedLookup {
 }
 
 // Worker-thread variants: the same semantics over plain syscalls (see sync-io.ts for why).
-export const readFactsInWorker = async (refs: TaskRef[]): Promise<TaskFacts[]> => readFactsSync(refs);
+export const readFactsInWorker = async (req: ReadFactsRequest): Promise<TaskFacts[]> => readFactsSync(req.refs, req.reading);
 // A worker has no event loop to serve while it deletes: no slices.
 export const deleteTargetsInWorker = async (batch: DeleteBatch): Promise<DeletionResult[]> => deleteWith(batch, Number.POSITIVE_INFINITY);
 export const linkedExecutorsInWorker = async (req: LinkedExecutorsRequest): Promise<string[]> => linkedExecutorsSync(req.mesosRoot, lookupOf(req));

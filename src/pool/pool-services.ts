@@ -10,7 +10,7 @@
 // task to inspect), so a command that does not need the threads never starts them.
 import type { Logger } from 'pino';
 import { THREAD_DELETE_BATCH, type GcConfig } from '../config.js';
-import type { DeletionResult, DeletionTarget, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, FactsReading, TaskFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import { ThermosGcError, errorMessage, mesosRootMissing, type ErrorRecord } from '../errors.js';
 import { shardOf, THERMOS_EXECUTOR_PREFIX } from '../io/executor-detector.js';
 import { isDirectory } from '../io/is-directory.js';
@@ -120,13 +120,13 @@ export function createServices(config: GcConfig, logger: Logger, opts: PoolServi
     return f;
   };
 
-  const readFacts = async (refs: readonly TaskRef[]): Promise<TaskFacts[]> => {
+  const readFacts = async (refs: readonly TaskRef[], reading: FactsReading = {}): Promise<TaskFacts[]> => {
     const r = scanRunnerFor(refs.length);
     const out: TaskFacts[] = new Array(refs.length);
     const size = Math.max(1, Math.floor(config.batchSize));
     try {
       await runBatches(chunk(refs, size), inFlightFor(r), async (batch, b) => {
-        const got = await r.run('readFacts', batch);
+        const got = await r.run('readFacts', { refs: batch, reading });
         for (let k = 0; k < batch.length; k++) out[b * size + k] = adopt(got[k] as TaskFacts, batch[k] as TaskRef);
       });
     } catch (err) {

@@ -11,7 +11,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { scanRunnerSummary } from '../core/checkpoint/scan-summary.js';
-import { decisionStatuses, type TaskFacts, type TaskRef } from '../core/facts.js';
+import { decisionStatuses, type FactsReading, type TaskFacts, type TaskRef } from '../core/facts.js';
+import { readsRunnerMtime } from '../core/reconcile.js';
 import { isSafeTaskId } from '../core/task-id.js';
 import { applyCheckpoint, blankFacts, checkpointErrorRecord } from '../io/checkpoint-facts.js';
 import { runnerCheckpointPath } from '../io/checkpoint-paths.js';
@@ -19,36 +20,31 @@ import { linkedTaskIdsSync, type LinkedLookup } from '../io/executor-detector.js
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** mtime of the file readWhole opened last, NaN until its fstat (a module variable: no result object per file). */
-let lastMtimeMs = Number.NaN;
-
 /**
- * Reads a whole file with one open/fstat/read/close into the scratch buffer (reused: the decoder's
- * strings are copies) and returns how many bytes it holds; the mtime is left in lastMtimeMs. The
- * buffer always has room for more than fstat's size, so a read that returns less than it asked
- * for is the end of the (regular) file: no second read to see EOF.
+ * Reads an open file to its end into the scratch buffer (reused: the decoder's strings are
+ * copies) and returns how many bytes it holds. No fstat for its size: a read that returns less
+ * than it asked for is the end of a regular file; one that fills the buffer grows it and goes on
+ * (a checkpoint of a task that restarted often can exceed 64 KiB).
  */
-function readWhole(file: string): number {
-  lastMtimeMs = Number.NaN;
-  const fd = openSync(file, 'r');
+function readToEnd(fd: number): number {
+  let n = 0;
+  for (;;) {
+    const want = scratch.length - n;
+    const got = readSync(fd, scratch, n, want, n);
+    n += got;
+    if (got < want) return n;
+    const bigger = Buffer.allocUnsafe(scratch.length * 2);
+    scratch.copy(bigger, 0, 0, n);
+    scratch = bigger;
+  }
+}
+
+/** The mtime of an open file, or undefined when even fstat fails (the record says what did). */
+function mtimeOf(fd: number): number | undefined {
   try {
-    const st = fstatSync(fd);
-    lastMtimeMs = st.mtimeMs;
-    if (st.size + 1 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(st.size + 1, scratch.length * 2));
-    let n = 0;
-    for (;;) {
-      const want = scratch.length - n;
-      const got = readSync(fd, scratch, n, want, n);
-      n += got;
-      if (got < want) break;
-      // The file grew past its fstat size: keep reading (a valid prefix or a typed error follows).
-      const bigger = Buffer.allocUnsafe(scratch.length * 2);
-      scratch.copy(bigger, 0, 0, n);
-      scratch = bigger;
-    }
-    return n;
-  } finally {
-    closeSync(fd);
+    return fstatSync(fd).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,28 +78,38 @@ function shareProcessRuns(runs: Record<string, number>): Record<string, number> 
  * Thermos writes, the reference replay over the same bytes for anything else (its facts or its
  * exact error record), an error record when the file cannot be read. Never throws for a task.
  */
-function taskFactsSync(ref: TaskRef): TaskFacts {
+function taskFactsSync(ref: TaskRef, reading: FactsReading): TaskFacts {
   let file: string | undefined;
-  let length: number;
+  let fd: number | undefined;
   try {
     file = runnerFile(ref);
-    length = readWhole(file);
+    fd = openSync(file, 'r');
+    const facts = factsOfBytes(ref, file, readToEnd(fd), reading.withoutPaths !== true);
+    // The fstat is a fifth of a task's read: skipped where reconciliation would not look at it.
+    if (reading.mtimeForReconcile !== true || readsRunnerMtime(ref.state, facts.statuses.length)) facts.runnerMtimeMs = mtimeOf(fd);
+    return facts;
   } catch (err) {
     const facts = blankFacts(ref);
-    if (file !== undefined && !Number.isNaN(lastMtimeMs)) facts.runnerMtimeMs = lastMtimeMs;
+    // An unreadable checkpoint is judged by its mtime (stale or fresh) when it has one.
+    if (fd !== undefined) facts.runnerMtimeMs = mtimeOf(fd);
     // A refused id has no file of ours: named as readTaskFacts names it.
     facts.error = checkpointErrorRecord(err, ref.taskId, file ?? path.join(ref.root, 'checkpoints', ref.taskId, 'runner'));
     return facts;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** The facts in the first `length` bytes of scratch (never throws: a bad stream is an error record). */
+function factsOfBytes(ref: TaskRef, file: string, length: number, keepPaths: boolean): TaskFacts {
   let s;
   try {
-    s = scanRunnerSummary(scratch, length);
+    s = scanRunnerSummary(scratch, length, keepPaths);
   } catch {
     s = undefined; // the reference replay below says what is wrong, with its exact error
   }
   if (s === undefined) {
     const facts = applyCheckpoint(blankFacts(ref), scratch.subarray(0, length), file);
-    facts.runnerMtimeMs = lastMtimeMs;
     facts.statuses = decisionStatuses(facts.statuses);
     if (facts.processRuns !== undefined) facts.processRuns = shareProcessRuns(facts.processRuns);
     return facts;
@@ -112,7 +118,7 @@ function taskFactsSync(ref: TaskRef): TaskFacts {
     taskId: ref.taskId,
     root: ref.root,
     state: ref.state,
-    runnerMtimeMs: lastMtimeMs,
+    runnerMtimeMs: undefined,
     error: undefined,
     sandbox: s.sandbox,
     logDir: s.logDir,
@@ -121,7 +127,7 @@ function taskFactsSync(ref: TaskRef): TaskFacts {
     launchTimeMs: s.launchTimeMs,
     // Sized to its length (a pushed-to array keeps room for 16): these live for the whole scan.
     statuses: s.statuses.length <= 4 ? s.statuses.slice() : decisionStatuses(s.statuses),
-    processRuns: shareProcessRuns(s.processRuns),
+    processRuns: keepPaths ? shareProcessRuns(s.processRuns) : undefined,
   };
 }
 
@@ -131,9 +137,9 @@ function taskFactsSync(ref: TaskRef): TaskFacts {
  * Only the statuses decisions read are kept (core/facts.ts decisionStatuses): a task that
  * restarted a thousand times costs the scan four statuses, not a thousand.
  */
-export function readFactsSync(refs: readonly TaskRef[]): TaskFacts[] {
+export function readFactsSync(refs: readonly TaskRef[], reading: FactsReading = {}): TaskFacts[] {
   const out: TaskFacts[] = [];
-  for (const ref of refs) out.push(taskFactsSync(ref));
+  for (const ref of refs) out.push(taskFactsSync(ref, reading));
   return out;
 }
 

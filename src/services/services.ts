@@ -4,7 +4,7 @@
 // spread the heavy parts over threads; local-services.ts is the main-thread reference. Everything
 // crossing this port is plain data. It lives apart from both the executor and the pool so that
 // each can use it without knowing the other.
-import type { DeletionResult, DeletionTarget, LocalState, TaskFacts, TaskPathFacts, TaskRef, TaskSizes } from '../core/facts.js';
+import type { DeletionResult, DeletionTarget, FactsReading, LocalState, TaskFacts, TaskPathFacts, TaskRef, TaskSizes } from '../core/facts.js';
 import type { ErrorRecord } from '../errors.js';
 
 export interface RejectedTaskName {
@@ -68,8 +68,12 @@ export interface SandboxCandidate {
 export interface GcServices {
   /** Lists tasks/active and tasks/finished of every root. */
   listTasks(roots: readonly string[]): Promise<TaskListing>;
-  /** Reads the runner checkpoint of each task; never rejects for a bad checkpoint (sets `error`). */
-  readFacts(refs: readonly TaskRef[]): Promise<TaskFacts[]>;
+  /**
+   * Reads the runner checkpoint of each task; never rejects for a bad checkpoint (sets `error`).
+   * `reading` may let it skip what the caller's decisions do not read (an implementation may
+   * read it anyway).
+   */
+  readFacts(refs: readonly TaskRef[], reading?: FactsReading): Promise<TaskFacts[]>;
   /**
    * Task ids whose thermos- executor still has a real run directory: of the ids `of` when given
    * (only their executors are read), else of every executor. Rejects (ERR_MESOS_ROOT_MISSING) when

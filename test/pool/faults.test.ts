@@ -28,9 +28,9 @@ function fault(ids) {
   }
   return undefined;
 }
-export async function readFacts(refs) {
-  await fault(refs.map((r) => r.taskId));
-  return readFactsJob(refs);
+export async function readFacts(req) {
+  await fault(req.refs.map((r) => r.taskId));
+  return readFactsJob(req);
 }
 export async function deleteTargets(batch) {
   await fault(batch.targets.map((t) => t.taskId));
@@ -109,12 +109,12 @@ describe('faulty workers', () => {
     const small = new GcPool({ threads: 1, workerFile, batchTimeoutMs: 30_000, maxOldGenerationSizeMb: 32 });
     try {
       const rssBefore = process.memoryUsage().rss;
-      const err = await small.run('readFacts', [marked('hog')]).catch((e: unknown) => e);
+      const err = await small.run('readFacts', { refs: [marked('hog')], reading: {} }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkerError);
       expect(err).toMatchObject({ code: 'ERR_WORKER', job: 'readFacts', failure: 'out-of-memory', items: 1 });
       // The thread stopped at its own limit: the process did not take on the runaway's appetite.
       expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 2 ** 20);
-      const facts = await small.run('readFacts', refs.slice(0, 5));
+      const facts = await small.run('readFacts', { refs: refs.slice(0, 5), reading: {} });
       expect(facts).toHaveLength(5);
     } finally {
       await small.close();
@@ -124,7 +124,7 @@ describe('faulty workers', () => {
   it('an aborted run reports its batches aborted', async () => {
     const ac = new AbortController();
     ac.abort();
-    const err = await pool.run('readFacts', refs.slice(0, 2), { signal: ac.signal }).catch((e: unknown) => e);
+    const err = await pool.run('readFacts', { refs: refs.slice(0, 2), reading: {} }, { signal: ac.signal }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_WORKER', failure: 'aborted' });
     expect(pool.stats.failures).toBeGreaterThanOrEqual(5);
   });

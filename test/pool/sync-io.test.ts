@@ -3,7 +3,9 @@
 import { mkdir, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskRef } from '../../src/core/facts.js';
+import type { FactsReading, TaskFacts, TaskRef } from '../../src/core/facts.js';
+import { readsRunnerMtime, reconcile } from '../../src/core/reconcile.js';
+import { ScheduleStatus } from '../../src/core/states.js';
 import { linkedExecutors } from '../../src/io/executor-detector.js';
 import { detectTasks } from '../../src/io/task-detector.js';
 import { readTaskFacts } from '../../src/io/task-facts-reader.js';
@@ -52,6 +54,48 @@ describe('worker-side sync readers', () => {
       expect(got[0]?.error?.code).toBe('ERR_CKPT_IO');
       expect(got[0]?.runnerMtimeMs).toEqual(expect.any(Number));
     }
+  });
+
+  it('for reconciliation, leaves out only what the table does not read, and the plan is the same', async () => {
+    const a = await generatePresetAgent(path.join(dir, 'readings'), 'mesos-history', { tasks: 160, filesPerSandbox: 1, fileBytes: 16, seed: 9 });
+    const presetRefs = (await detectTasks(a.checkpointRoots)).tasks;
+    const full = readFactsSync(presetRefs);
+    const forReconcile = readFactsSync(presetRefs, { mtimeForReconcile: true });
+    const decisionsOnly = readFactsSync(presetRefs, { mtimeForReconcile: true, withoutPaths: true });
+    let skipped = 0;
+    let stripped = 0;
+    full.forEach((f, i) => {
+      const r = forReconcile[i] as TaskFacts;
+      const d = decisionsOnly[i] as TaskFacts;
+      const kept = readsRunnerMtime(f.state, f.statuses.length);
+      if (!kept) skipped++;
+      expect(r).toStrictEqual({ ...f, runnerMtimeMs: kept ? f.runnerMtimeMs : undefined });
+      expect(kept ? f.runnerMtimeMs : 0).toEqual(expect.any(Number));
+      // The plain shape loses its paths; what the reference replay read keeps them.
+      const plain = f.error === undefined && f.sandbox !== undefined && d.sandbox === undefined;
+      if (plain) stripped++;
+      const expected = plain ? { ...r, sandbox: undefined, logDir: undefined, user: undefined, processRuns: undefined } : r;
+      expect(d).toStrictEqual(expected);
+    });
+    expect(skipped).toBeGreaterThan(20);
+    expect(stripped).toBeGreaterThan(20);
+    expect(full.some((f) => f.error !== undefined && f.runnerMtimeMs !== undefined)).toBe(true);
+    // Every column of the table, with everything stale and with nothing stale.
+    const statuses = [ScheduleStatus.RUNNING, ScheduleStatus.STARTING, ScheduleStatus.FINISHED, undefined];
+    const retained = new Map<string, number>();
+    presetRefs.forEach((ref, i) => {
+      const s = statuses[i % statuses.length];
+      if (s !== undefined) retained.set(ref.taskId, s);
+    });
+    const planOf = (facts: TaskFacts[], startMs: number): unknown =>
+      reconcile({ retained, facts: new Map(facts.map((f) => [f.taskId, f])), startMs, minimumKillAgeMs: 600_000, killBudget: 1 });
+    for (const startMs of [a.nowMs, a.nowMs + 86_400_000]) {
+      const expected = planOf(full, startMs);
+      expect(planOf(forReconcile, startMs)).toStrictEqual(expected);
+      expect(planOf(decisionsOnly, startMs)).toStrictEqual(expected);
+    }
+    const reading: FactsReading = {};
+    expect(readFactsSync(presetRefs, reading)).toStrictEqual(full);
   });
 
   it('gives an id the path rules refuse its error and no mtime, even right after a readable checkpoint', async () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planOutput, scanForPlan, type PlanOutput, type PlanScan } from '../../src/cli/plan.js';
+import { FOR_RECONCILE } from '../../src/cli/scan-roots.js';
 import { isInSyncActive } from '../../src/core/reconcile.js';
 import { defaultConfig } from '../../src/config.js';
 import { MAX_RECORD_BYTES, frameLengthAt } from '../../src/core/checkpoint/recordio.js';
@@ -214,7 +215,7 @@ describe.each(PRESETS)('preset %s', (preset) => {
       mesosRoot: a.mesosRoot,
       sandboxRoots: [a.sandboxRoot],
       workers: 0,
-    });
+    }, undefined, FOR_RECONCILE);
     retainedFile = path.join(dir, 'retained.json');
     const retained: Record<string, string> = {};
     for (const [id, s] of a.retained) retained[id] = scheduleStatusName(s);

@@ -90,9 +90,10 @@ function findProcess(b: Uint8Array, count: number, at: number, len: number): num
 
 /**
  * The summary of a cleanly written runner checkpoint (the first `length` bytes of `bytes`, all
- * of them by default), or undefined: ask the reference replay.
+ * of them by default), or undefined: ask the reference replay. Without `keepPaths` the strings
+ * (sandbox, log dir, user) and the process runs are checked but not made: undefined and {}.
  */
-export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byteLength): ScanSummary | undefined {
+export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byteLength, keepPaths = true): ScanSummary | undefined {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Math.min(length, b.length);
   let pos = 0;
@@ -133,7 +134,9 @@ export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byte
           if (t !== T_STRING) return undefined;
           const e = stringEnd(b, p, end);
           if (e < 0) return undefined;
-          if (id === 3) sandbox = utf8(b, p + 4, e);
+          if (!keepPaths) {
+            // checked above, not made
+          } else if (id === 3) sandbox = utf8(b, p + 4, e);
           else if (id === 7) logDir = utf8(b, p + 4, e);
           else if (id === 5) user = utf8(b, p + 4, e);
           p = e;
@@ -263,7 +266,7 @@ export function scanRunnerSummary(bytes: Uint8Array, length: number = bytes.byte
     if (end - p < 2 || b[p + 1] !== 0) return undefined;
   }
   const processRuns: Record<string, number> = {};
-  for (let i = 0; i < processes; i++) setOwn(processRuns, processName(b, nameAt[i]!, nameLen[i]!), runs[i]!);
+  if (keepPaths) for (let i = 0; i < processes; i++) setOwn(processRuns, processName(b, nameAt[i]!, nameLen[i]!), runs[i]!);
   return { hasHeader, sandbox, logDir, user, uid, launchTimeMs, statuses, processRuns };
 }
 
