@@ -81,14 +81,6 @@ function hasRealRun(runsDir: string): boolean {
   return false;
 }
 
-interface ExecutorDir {
-  agentId: string;
-  frameworkId: string;
-  executorId: string;
-  /** `<...>/executors/<executorId>/runs`. */
-  runsDir: string;
-}
-
 /**
  * Subdirectories of a directory by its link count (2 + subdirectories on ext4, xfs and tmpfs);
  * undefined where the count says nothing (btrfs, ext4 past 65,000, an unreadable dir).
@@ -118,23 +110,35 @@ function probedNames(executors: string, only: ReadonlySet<string> | undefined): 
   return names;
 }
 
+/** Receives one executor directory of the walk: its `runs` dir and where it sits. */
+type ExecutorVisitor = (executorId: string, runsDir: string, agentId: string, frameworkId: string) => void;
+
+function inShard(executorId: string, shard: ExecutorShard | undefined): boolean {
+  return shard === undefined || shard.count <= 1 || shardOf(executorId, shard.count) === shard.index;
+}
+
 /**
  * The executor directories under `slaves/*\/frameworks/*\/executors/*`, one plain readdir per
- * level: the one walk both the linked-ids scan and the run listing use, with their filters.
+ * level: the one walk both the linked-ids scan and the run listing use, with their filters. A
+ * visitor, not a generator of records: the linked-ids scan visits thousands and keeps none.
  */
-function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boolean; only?: ReadonlySet<string> }): Generator<ExecutorDir> {
+function forEachExecutorDir(mesosRoot: string, opts: WalkOptions & { linkable?: boolean; only?: ReadonlySet<string> }, visit: ExecutorVisitor): void {
   const slaves = path.join(path.resolve(mesosRoot), 'slaves');
   for (const agentId of subdirs(slaves)) {
     const frameworks = path.join(slaves, agentId, 'frameworks');
     for (const frameworkId of subdirs(frameworks)) {
       const executors = path.join(frameworks, frameworkId, 'executors');
-      for (const executorId of (opts.linkable === true ? probedNames(executors, opts.only) : undefined) ?? subdirs(executors)) {
+      // Named ones are linkable and asked about by construction.
+      const probed = opts.linkable === true ? probedNames(executors, opts.only) : undefined;
+      if (probed !== undefined) {
+        for (const executorId of probed) if (inShard(executorId, opts.shard)) visit(executorId, `${executors}/${executorId}/runs`, agentId, frameworkId);
+        continue;
+      }
+      for (const executorId of subdirs(executors)) {
         if (opts.linkable === true && (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length)) continue;
         if (opts.thermosOnly === true && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
         if (opts.only !== undefined && !opts.only.has(executorId.slice(THERMOS_EXECUTOR_PREFIX.length))) continue;
-        const shard = opts.shard;
-        if (shard !== undefined && shard.count > 1 && shardOf(executorId, shard.count) !== shard.index) continue;
-        yield { agentId, frameworkId, executorId, runsDir: `${executors}/${executorId}/runs` };
+        if (inShard(executorId, opts.shard)) visit(executorId, `${executors}/${executorId}/runs`, agentId, frameworkId);
       }
     }
   }
@@ -146,11 +150,11 @@ function* executorDirs(mesosRoot: string, opts: WalkOptions & { linkable?: boole
  * every command needs; one readdir per executor it reads). Sorted.
  */
 export function linkedTaskIdsSync(mesosRoot: string, lookup: LinkedLookup = {}): string[] {
-  const out: string[] = [];
-  for (const e of executorDirs(mesosRoot, { ...lookup, linkable: true })) {
-    if (hasRealRun(e.runsDir)) out.push(e.executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
-  }
-  return [...new Set(out)].sort();
+  const linked = new Set<string>();
+  forEachExecutorDir(mesosRoot, { ...lookup, linkable: true }, (executorId, runsDir) => {
+    if (hasRealRun(runsDir)) linked.add(executorId.slice(THERMOS_EXECUTOR_PREFIX.length));
+  });
+  return [...linked].sort();
 }
 
 /** FNV-1a over the UTF-16 code units: a stable shard for a name, whatever order readdir returns. */
@@ -168,9 +172,9 @@ export function shardOf(name: string, count: number): number {
  */
 export function walkExecutorRunsSync(mesosRoot: string, opts: WalkOptions = {}): ExecutorRun[] {
   const runs: ExecutorRun[] = [];
-  for (const { agentId, frameworkId, executorId, runsDir } of executorDirs(mesosRoot, opts)) {
+  forEachExecutorDir(mesosRoot, opts, (executorId, runsDir, agentId, frameworkId) => {
     for (const runId of subdirs(runsDir, LATEST)) runs.push({ agentId, frameworkId, executorId, runId, path: path.join(runsDir, runId) });
-  }
+  });
   return runs;
 }
 
