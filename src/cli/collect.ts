@@ -12,6 +12,9 @@ import { UsageError, errorMessage } from '../errors.js';
 import { deleteTasks } from '../executor/delete-tasks.js';
 import { createLogger } from '../log.js';
 import { quietLogger } from '../services/quiet-logger.js';
+// Its scan runs on this thread (scanOnThisThread): the scan's jobs load with the command, in one
+// pass of the module loader, not in a second one when the first batch is sent.
+import '../pool/jobs.js';
 import { createServices, type PooledServices } from '../pool/pool-services.js';
 import { formatCollectPlan, notCandidateNotes, formatCollectResult, type CollectJson } from '../report/collect-report.js';
 import { createProgress } from '../report/progress.js';

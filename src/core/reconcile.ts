@@ -324,7 +324,34 @@ export function planGarbageCollection(input: GarbageCollectionInput): GarbageCol
   for (const id of input.localGc) gc.add(id);
   for (const id of gc) if (!isSafeTaskId(id)) gc.delete(id);
   const garbageCollect = [...gc].sort();
-  return { garbageCollect, deletedTasks: deletedTasksToReport(input.retained, garbageCollect, input.remoteGc) };
+  const retainedDeleted = garbageCollect.filter((id) => input.retained.has(id));
+  return { garbageCollect, deletedTasks: sortedUnion(retainedDeleted, [...input.remoteGc].sort()) };
+}
+
+/** The union of two sorted arrays without repeats, sorted (what a Set and a sort give, in one pass). */
+function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+  if (b.length === 0) return a.slice();
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as string;
+    const y = b[j] as string;
+    if (x < y) {
+      out.push(x);
+      i++;
+    } else if (y < x) {
+      out.push(y);
+      j++;
+    } else {
+      out.push(x);
+      i++;
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++] as string);
+  while (j < b.length) out.push(b[j++] as string);
+  return out;
 }
 
 /** (retained ∩ deleted) ∪ remoteGc, sorted: what the SchedulerMessage lists. */

@@ -94,6 +94,8 @@ async function detectInRoot(root: string): Promise<TaskDetection> {
  */
 export async function detectTasks(roots: readonly string[]): Promise<TaskDetection> {
   const perRoot = await Promise.all(roots.map((r) => detectInRoot(r)));
+  // One root cannot repeat an id (active wins over finished within it): nothing to look up.
+  if (perRoot.length === 1) return perRoot[0] as TaskDetection;
   const tasks: TaskRef[] = [];
   const rejected: RejectedTask[] = [];
   const seen = new Map<string, string>();

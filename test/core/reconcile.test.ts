@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaskFacts } from '../../src/core/facts.js';
 import { checkKillBudget } from '../../src/core/kill-budget.js';
@@ -270,6 +271,19 @@ describe('planGarbageCollection', () => {
   it('drops unsafe ids from the garbage collection set', () => {
     const plan = planGarbageCollection({ finishedAfterKills: new Set(['ok', '..']), linked: new Set(), localGc: new Set(['a/b']), retained: new Map(), remoteGc: new Set() });
     expect(plan.garbageCollect).toEqual(['ok']);
+  });
+
+  it('reports (retained ∩ gc) ∪ remoteGc as deletedTasksToReport does, overlaps and odd ids included', () => {
+    const id = fc.constantFrom('a', 'b', 'B', 'a0', 'é', 'z', '10', '9', 'x-1', 'x_1', '😀', '\uffff');
+    const ids = fc.uniqueArray(id, { maxLength: 12 });
+    fc.assert(
+      fc.property(ids, ids, ids, ids, ids, (finished, linked, localGc, retainedIds, remote) => {
+        const retained = new Map(retainedIds.map((i) => [i, S.FINISHED] as const));
+        const plan = planGarbageCollection({ finishedAfterKills: new Set(finished), linked: new Set(linked), localGc, retained, remoteGc: new Set(remote) });
+        expect(plan.deletedTasks).toEqual(deletedTasksToReport(retained, plan.garbageCollect, remote));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('deletedTasksToReport reports only retained deletions plus remote ones', () => {
