@@ -16,7 +16,8 @@ const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {
     process.exitCode = code;
-    if (EXITS_WHEN_DONE.has(argv[0] ?? '')) process.exit(code);
+    // Once what was written has left (a pipe whose reader is slow takes the rest asynchronously).
+    if (EXITS_WHEN_DONE.has(argv[0] ?? '')) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
   (err) => {
     process.stderr.write(`thermos-gc: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
