@@ -68,6 +68,15 @@ function readEntries(dir: string): Dirent[] {
   }
 }
 
+/** Every name in `dir` (none when it cannot be read), without file types. */
+function entryNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Entries of `dir` that are directories or links to directories. */
 function subdirs(dir: string, skip?: string): string[] {
   const out: string[] = [];
@@ -134,7 +143,9 @@ function forEachExecutorDir(mesosRoot: string, opts: WalkOptions & { linkable?: 
         for (const executorId of probed) if (inShard(executorId, opts.shard)) visit(executorId, `${executors}/${executorId}/runs`, agentId, frameworkId);
         continue;
       }
-      for (const executorId of subdirs(executors)) {
+      // The linked-ids scan reads each executor's runs/ anyway, which fails for an entry that is
+      // not a directory (or a link to one): it needs the names only, not a type per entry.
+      for (const executorId of opts.linkable === true ? entryNames(executors) : subdirs(executors)) {
         if (opts.linkable === true && (!executorId.startsWith(THERMOS_EXECUTOR_PREFIX) || executorId.length === THERMOS_EXECUTOR_PREFIX.length)) continue;
         if (opts.thermosOnly === true && !executorId.startsWith(THERMOS_EXECUTOR_PREFIX)) continue;
         if (opts.only !== undefined && !opts.only.has(executorId.slice(THERMOS_EXECUTOR_PREFIX.length))) continue;
