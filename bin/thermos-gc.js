@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Compiled entry point: `npm run build` writes dist/; no TypeScript loader is needed at run time.
+// Compiled entry point: `npm run build` writes dist/ (and bundles its CLI); no TypeScript loader is needed at run time.
 import { tuneHeap } from '../dist/src/heap-tuning.js';
 
 // Before anything else allocates: see src/heap-tuning.ts.
 tuneHeap();
-const { main, EXITS_WHEN_DONE } = await import('../dist/src/cli/main.js');
+// The bundled CLI (scripts/bundle-cli.mjs): the same code as dist/src/cli, in a few modules.
+const { main, EXITS_WHEN_DONE } = await import('../dist/bundle/cli/main.js');
 
 // `thermos-gc inspect | head`: a reader that went away is not an error of ours.
 process.stdout.on('error', (err) => {

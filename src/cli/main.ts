@@ -12,6 +12,9 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   demo: { module: './demo.js', summary: 'run the executor against a simulated dense agent' },
 };
 
+/** Each command's module, as `main` imports it (relative to this one): the bundle's entry points. */
+export const COMMAND_MODULES: readonly string[] = Object.values(COMMANDS).map((c) => c.module);
+
 /**
  * Commands that have nothing left to do once `main` returns but flush stdout and stderr (no log
  * destination of their own, no threads): the entry point exits as soon as both have drained
