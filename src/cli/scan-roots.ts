@@ -2,7 +2,7 @@
 // runner checkpoints and walk the Mesos work dir, through the services every command uses. A
 // missing root is a usage error naming it.
 import type { GcConfig } from '../config.js';
-import type { FactsReading, TaskFacts } from '../core/facts.js';
+import { FOR_RECONCILE, type FactsReading, type TaskFacts } from '../core/facts.js';
 import { isInSyncActive } from '../core/reconcile.js';
 import { ThermosGcError, UsageError } from '../errors.js';
 import type { GcServices } from '../services/services.js';
@@ -19,8 +19,7 @@ export interface PlanScan {
   linked: Set<string>;
 }
 
-/** What a scan for reconciliation reads (a GC run's scan reads as much): mtimes where decisive. */
-export const FOR_RECONCILE: FactsReading = Object.freeze({ mtimeForReconcile: true });
+export { FOR_RECONCILE } from '../core/facts.js';
 
 /**
  * Reads the local tasks' facts and the linked executors with `services` (left open). Given the

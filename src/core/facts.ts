@@ -26,6 +26,9 @@ export interface FactsReading {
   withoutPaths?: boolean;
 }
 
+/** What a scan for reconciliation reads (a GC run's, `plan`'s, `tune`'s trials): mtimes where decisive. */
+export const FOR_RECONCILE: FactsReading = Object.freeze({ mtimeForReconcile: true });
+
 export interface StatusFact {
   state: number;
   timestampMs: number;

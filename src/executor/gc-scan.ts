@@ -5,7 +5,7 @@
 // ~30 MiB, a quarter of Aurora's 128 MB box).
 import type { Logger } from 'pino';
 import { PathFactsCompactor } from '../core/compact-path-facts.js';
-import type { FactsReading, TaskFacts, TaskPathFacts, TaskRef } from '../core/facts.js';
+import { FOR_RECONCILE, type TaskFacts, type TaskPathFacts, type TaskRef } from '../core/facts.js';
 import { Reconciliation, type ReconcilePlan, type ReconciliationOptions } from '../core/reconcile.js';
 import { SCAN_CHUNK_TASKS, UNUSABLE_CHECKPOINTS_NAMED } from '../config.js';
 import type { RepeatedWarnings } from './repeated-warnings.js';
@@ -56,6 +56,7 @@ export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 're
     return chunk;
   };
   // The next chunk is read while this one is decided (workers stay busy across chunks).
+  // The facts go to `decideLocal` and the deletion: the mtime only where the table reads it.
   let next: Promise<TaskFacts[]> | undefined = refs.length > 0 ? services.readFacts(chunkAt(0), FOR_RECONCILE) : undefined;
   for (let i = 0; next !== undefined; i += size) {
     const facts = await next;
@@ -77,9 +78,6 @@ export async function scanAndDecide(services: Pick<GcServices, 'listTasks' | 're
 }
 
 const DONE: TaskRef = { taskId: '', root: '', state: 'finished' };
-
-/** The scan's facts go to `decideLocal` and the deletion: the mtime only where the table reads it. */
-const FOR_RECONCILE: FactsReading = Object.freeze({ mtimeForReconcile: true });
 
 /**
  * A checkpoint that cannot be used makes a task look state-less: the first few are named at warn
